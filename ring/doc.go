@@ -1,0 +1,61 @@
+// Package ring provides MPSC, a bounded lock-free multi-producer
+// single-consumer FIFO queue: the hand-off between goroutines that record
+// usage and the one goroutine that persists it.
+//
+// # Algorithm
+//
+// MPSC is Dmitry Vyukov's bounded MPMC queue specialised to one consumer.
+// The ring is a power-of-two array of slots; each slot carries a sequence
+// number next to its value. Positions count up forever (uint64) and map to
+// slot pos&mask. A producer loads tail, looks at the slot's sequence, and
+// only if it equals tail (the slot is free for exactly this position) tries
+// to claim it with one CAS tail → tail+1. A full ring is detected from the
+// sequence alone, so TryPush on a full ring fails with two loads and no
+// contended write, and a producer never waits on another producer's ticket.
+// The single consumer needs no CAS: it owns head.
+//
+// # Invariants
+//
+//   - head ≤ tail (without the closed bit) ≤ head + cap, at every instant.
+//   - For position p with slot s = slots[p&mask]: s.seq == p means the slot
+//     is free for the producer that claims p; s.seq == p+1 means the value
+//     for p is published; s.seq == p+cap means it was consumed and the slot
+//     is free for p+cap. No other values occur.
+//   - Only the producer that won the CAS for p writes s.val, and only
+//     between its CAS and its store s.seq = p+1. Only the consumer reads
+//     and zeroes s.val, between its load s.seq == p+1 and its store
+//     s.seq = p+cap.
+//   - Items are consumed in claim order. Two items pushed by one goroutine
+//     are claimed, and therefore consumed, in the order they were pushed.
+//   - After Close no claim succeeds: the closed bit lives in tail itself,
+//     so a CAS that raced with Close fails. Every item claimed before Close
+//     is published by its producer and consumed; Drained reports that.
+//
+// # Memory ordering
+//
+// Go's sync/atomic operations (which go.uber.org/atomic wraps) are
+// sequentially consistent, and the Go memory model makes an atomic store
+// synchronise with the atomic load that observes it. A slot's value is
+// published by the producer's store s.seq = p+1, which follows its plain
+// write of s.val; the consumer's load that returns p+1 therefore happens
+// after that write, and the consumer reads s.val only after that load.
+// Symmetrically, the consumer's store s.seq = p+cap follows its read and
+// zeroing of s.val, and the next producer writes s.val only after its load
+// returns p+cap (and its CAS). Every shared access is either atomic or
+// ordered by one of these pairs, which is also what the race detector checks.
+//
+// # Waiting
+//
+// TryPush never waits. Push, on a full ring, spins briefly, then yields
+// with runtime.Gosched, then parks; the consumer wakes parked producers
+// after it frees slots, and Close wakes them all with ErrClosed. The
+// consumer side never blocks: PopBatch returns what is ready, and the
+// caller (the flusher) decides how to wait for more.
+//
+// # Layout
+//
+// tail (written by every producer) and head (written by the consumer) sit
+// on separate 128-byte blocks so the two sides do not false-share. Slot
+// values are stored inline, so pushing never allocates; consumed slots are
+// zeroed so strings and maps held by old items can be collected.
+package ring

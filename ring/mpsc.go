@@ -1,0 +1,403 @@
+package ring
+
+import (
+	"errors"
+	"fmt"
+	"math/bits"
+	"runtime"
+	"unsafe"
+
+	"go.uber.org/atomic"
+)
+
+var (
+	// ErrCapacity is returned by New for a capacity below MinCapacity or
+	// above MaxCapacity.
+	ErrCapacity = errors.New("ring: capacity out of range")
+	// ErrClosed is returned by Push once Close has been called.
+	ErrClosed = errors.New("ring: closed")
+)
+
+const (
+	// MinCapacity is the smallest capacity New accepts.
+	MinCapacity = 2
+	// MaxCapacity is the largest capacity New accepts.
+	MaxCapacity = 1 << 30
+
+	// closedBit is set in tail by Close. Keeping it in the same word as the
+	// claim counter makes "closed" and "claim position" change together: a
+	// producer's claim CAS fails if Close happened after it loaded tail, so
+	// no item can be claimed after Close and the consumer knows exactly how
+	// many items to expect (tail without the bit).
+	closedBit = uint64(1) << 63
+
+	// cacheLinePad is the padding between the producer and consumer
+	// counters. 128 bytes rather than 64: Intel's adjacent-line prefetcher
+	// pulls cache lines in pairs, so two counters 64 bytes apart still
+	// interfere (the same choice as C++'s hardware_destructive_interference_size
+	// on x86 in libstdc++ and folly).
+	cacheLinePad = 128
+
+	// Push's waiting schedule when the ring is full (see Push).
+	spinRounds  = 4  // rounds of busy-waiting, doubling from spinBase iterations
+	spinBase    = 16 // iterations of the first busy-wait round
+	yieldRounds = 8  // rounds of runtime.Gosched before parking
+)
+
+// slot is one cell of the ring. seq says who may touch val:
+//
+//	seq == pos        free: the producer that claims position pos may write val
+//	seq == pos+1      published: the consumer may read val for position pos
+//	seq == pos+cap    consumed: free for position pos+cap (the next lap)
+//
+// val is a plain field: it is written only by the producer that won the
+// claim of pos and before it stores seq = pos+1, and read and zeroed only by
+// the consumer after it loads seq == pos+1 and before it stores seq = pos+cap.
+type slot[T any] struct {
+	seq atomic.Uint64
+	val T
+}
+
+// MPSC is a bounded multi-producer single-consumer FIFO queue of T.
+//
+// Any number of goroutines may call TryPush, Push, Len, Cap, Closed and
+// Close concurrently. PopBatch must be called by one goroutine at a time
+// (the consumer); it may run concurrently with all the others.
+//
+// Memory layout: the producers' claim counter (tail) and the consumer's
+// read counter (head) each sit alone on their own 128-byte block, so
+// producers CASing tail never invalidate the line the consumer reads head
+// from, and vice versa. The remaining fields are written once by New (or
+// rarely, on the slow path) and are read-mostly.
+type MPSC[T any] struct {
+	_ [cacheLinePad]byte
+
+	// tail is the next position a producer will claim, with closedBit set
+	// once the ring is closed. Written only by a successful CAS in push or
+	// by Close. tail&^closedBit - head is the number of claimed items not
+	// yet consumed, which never exceeds cap.
+	tail atomic.Uint64
+	_    [cacheLinePad - unsafe.Sizeof(atomic.Uint64{})]byte
+
+	// head is the next position the consumer will read. Written only by
+	// the consumer (PopBatch); it is atomic only so Len may read it.
+	head atomic.Uint64
+	_    [cacheLinePad - unsafe.Sizeof(atomic.Uint64{})]byte
+
+	// Read-mostly fields below: set by New and never written again, except
+	// waiters, which only producers on the full-ring slow path write.
+	mask  uint64
+	slots []slot[T]
+
+	// waiters counts producers parked (or about to park) in Push waiting
+	// for space. The consumer reads it after freeing slots and signals
+	// space when it is non-zero.
+	waiters atomic.Int32
+	// space carries wake-up tokens to parked producers: capacity 1, so a
+	// signal is never lost and never blocks; a woken producer that pushes
+	// passes the token on while others still wait.
+	space chan struct{}
+	// done is closed by Close; it wakes every parked producer.
+	done chan struct{}
+
+	// wakeAt is the consumer's armed wake-up: 0 when disarmed, else the
+	// position p such that the producer that claims p-1 (making p items
+	// ever claimed) fires ready. Written by the consumer (Arm, Disarm) and by
+	// the one producer whose CAS from p to 0 fires it; every push loads it.
+	wakeAt atomic.Uint64
+	// ready carries the consumer's wake-up: capacity 1, sent without
+	// blocking by the producer that fires wakeAt and by Close.
+	ready chan struct{}
+}
+
+// New returns an empty ring that holds capacity items, rounded up to a
+// power of two. It returns ErrCapacity if capacity is below MinCapacity or
+// above MaxCapacity.
+func New[T any](capacity int) (*MPSC[T], error) {
+	n, err := roundCapacity(capacity)
+	if err != nil {
+		return nil, err
+	}
+	q := &MPSC[T]{
+		mask:  n - 1,
+		slots: make([]slot[T], n),
+		space: make(chan struct{}, 1),
+		done:  make(chan struct{}),
+		ready: make(chan struct{}, 1),
+	}
+	for i := range q.slots {
+		q.slots[i].seq.Store(uint64(i))
+	}
+	return q, nil
+}
+
+// roundCapacity validates capacity and rounds it up to a power of two.
+func roundCapacity(capacity int) (uint64, error) {
+	if capacity < MinCapacity || capacity > MaxCapacity {
+		return 0, fmt.Errorf("%w: %d not in [%d, %d]", ErrCapacity, capacity, MinCapacity, MaxCapacity)
+	}
+	return uint64(1) << bits.Len64(uint64(capacity)-1), nil
+}
+
+// Cap returns the number of items the ring can hold.
+func (q *MPSC[T]) Cap() int { return len(q.slots) }
+
+// Len returns the number of items pushed or being pushed and not yet
+// consumed. It is a snapshot: by the time it returns, producers and the
+// consumer may have moved on.
+func (q *MPSC[T]) Len() int {
+	// head first: tail never decreases and head never passes tail, so
+	// reading tail second can only overestimate, never underflow.
+	h := q.head.Load()
+	t := q.tail.Load() &^ closedBit
+	n := t - h
+	if n > uint64(len(q.slots)) {
+		// head moved on after we read it and producers refilled the ring.
+		n = uint64(len(q.slots))
+	}
+	return int(n)
+}
+
+// Closed reports whether Close has been called.
+func (q *MPSC[T]) Closed() bool { return q.tail.Load()&closedBit != 0 }
+
+type pushResult uint8
+
+const (
+	pushed pushResult = iota
+	full
+	closed
+)
+
+// push is one wait-free-when-uncontended attempt: claim the slot at tail if
+// it is free, write the value, publish it.
+func (q *MPSC[T]) push(v *T) pushResult {
+	t := q.tail.Load()
+	for {
+		if t&closedBit != 0 {
+			return closed
+		}
+		s := &q.slots[t&q.mask]
+		seq := s.seq.Load()
+		switch dif := int64(seq - t); {
+		case dif == 0:
+			// The slot is free for position t. Only now CAS, so a full
+			// ring costs loads, never a contended write.
+			if q.tail.CompareAndSwap(t, t+1) {
+				s.val = *v
+				// Publishes val: the consumer reads val only after its
+				// load of seq returns t+1, which is ordered after this
+				// store (sync/atomic is sequentially consistent).
+				s.seq.Store(t + 1)
+				// One load of a read-mostly word per push; the wake-up
+				// itself happens once per Arm.
+				if w := q.wakeAt.Load(); w != 0 && t+1 >= w {
+					q.fire(w)
+				}
+				return pushed
+			}
+			t = q.tail.Load()
+		case dif < 0:
+			// The slot still holds the item from position t-cap: the
+			// consumer has not freed it, the ring is full.
+			return full
+		default:
+			// Another producer claimed t after we loaded tail.
+			t = q.tail.Load()
+		}
+	}
+}
+
+// TryPush appends v without waiting. It returns false if the ring is full
+// or closed (Closed tells which).
+func (q *MPSC[T]) TryPush(v T) bool {
+	return q.push(&v) == pushed
+}
+
+// Push appends v, waiting for space while the ring is full. It returns
+// ErrClosed, without pushing, if the ring is or becomes closed before v is
+// in. It never takes a lock and never allocates.
+//
+// A waiting producer first spins (cheap when the consumer is running on
+// another core and about to free a slot), then yields its processor with
+// runtime.Gosched (so a consumer sharing the processor gets to run), then
+// parks until the consumer frees space or Close is called. Parked producers
+// consume no CPU, so a consumer that has gone away costs only what Close
+// does: wake them with ErrClosed.
+func (q *MPSC[T]) Push(v T) error {
+	for round := 0; ; round++ {
+		switch q.push(&v) {
+		case pushed:
+			if round > spinRounds+yieldRounds {
+				// We were parked. Others may be too: pass the wake-up on
+				// while there is room, so one signal from the consumer
+				// wakes a chain of producers rather than one.
+				q.passSpace()
+			}
+			return nil
+		case closed:
+			return ErrClosed
+		}
+		switch {
+		case round < spinRounds:
+			for i := 0; i < spinBase<<round; i++ {
+				// The loop body must not be optimised away; an atomic
+				// load is cheap and keeps the loop observable.
+				_ = q.head.Load()
+			}
+		case round < spinRounds+yieldRounds:
+			runtime.Gosched()
+		default:
+			q.park()
+		}
+	}
+}
+
+// park blocks until the consumer may have freed space or the ring is
+// closed. It returns at once if neither waiting condition holds any more.
+func (q *MPSC[T]) park() {
+	q.waiters.Inc()
+	// Announce first, then re-check (Dekker): the consumer frees a slot and
+	// then loads waiters, we increment waiters and then load the slot. With
+	// sequentially consistent atomics at least one of us sees the other, so
+	// either we see the space or the consumer sees a waiter and signals.
+	if q.isFull() && !q.Closed() {
+		select {
+		case <-q.space:
+		case <-q.done:
+		}
+	}
+	q.waiters.Dec()
+}
+
+// isFull reports whether the slot at tail is still occupied.
+func (q *MPSC[T]) isFull() bool {
+	t := q.tail.Load() &^ closedBit
+	return int64(q.slots[t&q.mask].seq.Load()-t) < 0
+}
+
+// passSpace hands a wake-up token to a parked producer if there is one and
+// the ring has room for it.
+func (q *MPSC[T]) passSpace() {
+	if q.waiters.Load() > 0 && !q.isFull() {
+		select {
+		case q.space <- struct{}{}:
+		default: // a token is already waiting to be taken
+		}
+	}
+}
+
+// PopBatch appends up to max ready items, oldest first, to dst and returns
+// the extended slice. It stops early at the first position that is empty or
+// claimed but not yet published, so items come out in claim order. It
+// allocates only if dst lacks capacity. Consumed slots are zeroed so the
+// ring does not keep what they referenced alive.
+//
+// PopBatch is the consumer side: only one goroutine may call it at a time.
+func (q *MPSC[T]) PopBatch(dst []T, max int) []T {
+	h := q.head.Load()
+	var zero T
+	n := 0
+	for ; n < max; n++ {
+		s := &q.slots[h&q.mask]
+		// Observes the producer's publishing store of h+1; only after it
+		// may val be read.
+		if s.seq.Load() != h+1 {
+			break
+		}
+		dst = append(dst, s.val)
+		s.val = zero
+		// Frees the slot for position h+cap; val is not touched after.
+		s.seq.Store(h + q.mask + 1)
+		h++
+	}
+	if n > 0 {
+		q.head.Store(h)
+		if q.waiters.Load() > 0 {
+			select {
+			case q.space <- struct{}{}:
+			default:
+			}
+		}
+	}
+	return dst
+}
+
+// Arm asks for a wake-up on Ready once at least n items are pending (n is
+// clamped to [1, Cap()]). It reports true, without arming, if n items are
+// already pending: the consumer should drain rather than wait. Otherwise the
+// first producer whose push brings the pending count to n sends on Ready,
+// once; Close sends on Ready too. The consumer calls Disarm after waking for
+// another reason. Only the consumer may call Arm and Disarm.
+//
+// This is how a consumer sleeps without polling and producers wake it
+// without a channel operation per item: a push costs one extra atomic load
+// while the consumer is awake, and the wake-up is one non-blocking send per
+// Arm.
+func (q *MPSC[T]) Arm(n int) (ready bool) {
+	n = max(1, min(n, len(q.slots)))
+	w := q.head.Load() + uint64(n)
+	q.wakeAt.Store(w)
+	// Announce, then re-check (Dekker, as in park): a producer claims and
+	// then loads wakeAt; we store wakeAt and then load tail. One of us sees
+	// the other.
+	if q.tail.Load()&^closedBit >= w || q.Closed() {
+		q.Disarm()
+		return true
+	}
+	return false
+}
+
+// Disarm cancels a wake-up armed by Arm and discards one that fired but was
+// not received, so the next wait starts clean.
+func (q *MPSC[T]) Disarm() {
+	q.wakeAt.Store(0)
+	select {
+	case <-q.ready:
+	default:
+	}
+}
+
+// Ready returns the channel Arm's wake-up and Close send on.
+func (q *MPSC[T]) Ready() <-chan struct{} { return q.ready }
+
+// fire sends the armed wake-up w, unless another producer or Disarm took
+// it first.
+func (q *MPSC[T]) fire(w uint64) {
+	if q.wakeAt.CompareAndSwap(w, 0) {
+		q.notify()
+	}
+}
+
+func (q *MPSC[T]) notify() {
+	select {
+	case q.ready <- struct{}{}:
+	default: // a wake-up is already pending
+	}
+}
+
+// Close stops intake: from now on TryPush returns false and Push returns
+// ErrClosed, including producers already waiting for space. Items pushed
+// before Close stay in the ring for the consumer; Drained reports when it
+// has them all. Close is idempotent and safe to call concurrently with
+// everything else.
+func (q *MPSC[T]) Close() {
+	for {
+		t := q.tail.Load()
+		if t&closedBit != 0 {
+			return
+		}
+		if q.tail.CompareAndSwap(t, t|closedBit) {
+			close(q.done)
+			q.notify()
+			return
+		}
+	}
+}
+
+// Drained reports whether the ring is closed and the consumer has taken
+// every item claimed before Close. Once true it stays true.
+func (q *MPSC[T]) Drained() bool {
+	t := q.tail.Load()
+	return t&closedBit != 0 && q.head.Load() == t&^closedBit
+}
