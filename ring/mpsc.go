@@ -158,6 +158,15 @@ func (q *MPSC[T]) Len() int {
 	return int(n)
 }
 
+// Claimed returns how many items producers have claimed since New: pushed
+// or being pushed. Every item whose Push or TryPush returned before a call to
+// Claimed has a position below the value returned, which makes it a flush
+// barrier: once Consumed reaches it, all those items have been popped.
+func (q *MPSC[T]) Claimed() uint64 { return q.tail.Load() &^ closedBit }
+
+// Consumed returns how many items the consumer has popped since New.
+func (q *MPSC[T]) Consumed() uint64 { return q.head.Load() }
+
 // Closed reports whether Close has been called.
 func (q *MPSC[T]) Closed() bool { return q.tail.Load()&closedBit != 0 }
 

@@ -1,0 +1,413 @@
+package flusher
+
+import (
+	"errors"
+	"fmt"
+	"io"
+	"io/fs"
+	"math/rand/v2"
+	"path/filepath"
+	"runtime"
+	"strconv"
+	"strings"
+	"syscall"
+)
+
+// ErrEmptyPath is returned by OpenAtomicFile and WriteFileAtomic for an empty
+// path.
+var ErrEmptyPath = errors.New("flusher: empty file path")
+
+// Steps of an atomic replace, as reported in StepError.Step.
+const (
+	StepCreateTemp = "create temp" // exclusive creation of the temp file beside the target
+	StepWrite      = "write"       // writing the new bytes into the temp file
+	StepSyncFile   = "sync file"   // fsync of the temp file
+	StepCloseFile  = "close file"  // close of the temp file
+	StepBackup     = "backup"      // keeping the current target as <stem>.backup.json
+	StepRename     = "rename"      // rename of the temp file over the target
+	StepSyncDir    = "sync dir"    // opening or fsyncing the directory
+)
+
+// StepError reports which step of an atomic replace failed. Err is the
+// underlying cause, so errors.Is(err, fs.ErrPermission) or
+// errors.Is(err, syscall.ENOSPC) work on the returned error.
+type StepError struct {
+	Step string // one of the Step* constants
+	Path string // the target path
+	Err  error  // the underlying cause
+}
+
+// Error returns "atomic replace <path>: <step>: <err>".
+func (e *StepError) Error() string {
+	msg := "<nil>"
+	if e.Err != nil {
+		msg = e.Err.Error()
+	}
+	return "atomic replace " + e.Path + ": " + e.Step + ": " + msg
+}
+
+// Unwrap returns the underlying cause.
+func (e *StepError) Unwrap() error { return e.Err }
+
+// FileOptions configure OpenAtomicFile and WriteFileAtomic.
+type FileOptions struct {
+	NoSync   bool // skip both fsyncs: for benchmarks only, never the default
+	NoBackup bool // do not keep <stem>.backup.json
+	FS       FS   // nil means OSFS
+}
+
+// Name infixes of our temp files. For a target "usage.json" they are
+// ".usage.json.tmp-<digits>" (the new content) and ".usage.json.bak-<digits>"
+// (the next backup). Stale-temp cleanup removes exactly these names.
+const (
+	tmpInfix = ".tmp-"
+	bakInfix = ".bak-"
+)
+
+// AtomicFile replaces one file atomically and durably, keeping the previous
+// version as a backup (see Replace).
+//
+// An AtomicFile is safe for use by one goroutine at a time; callers that share
+// it must serialise Replace themselves. Only one AtomicFile (in one process)
+// should write a given target at a time: opening removes stale temp files,
+// which would include those of a concurrent writer of the same target (that
+// writer's Replace then fails with StepRename or StepBackup and leaves the
+// target intact).
+type AtomicFile struct {
+	path   string // absolute target path
+	dir    string // filepath.Dir(path)
+	base   string // filepath.Base(path)
+	backup string // BackupPath(path), or "" when NoBackup
+	noSync bool
+	fs     FS
+}
+
+// OpenAtomicFile prepares atomic replaces of path. It is cheap: it makes the
+// path absolute, removes (best effort) stale temp files that a crashed
+// process left for this target, and returns. It fails only for an empty path
+// (ErrEmptyPath) or if the working directory is unknown; a missing parent,
+// a read-only directory or a directory at path are reported by Replace, so
+// the caller can clear the fault and retry.
+func OpenAtomicFile(path string, opts FileOptions) (*AtomicFile, error) {
+	abs, err := absPath(path)
+	if err != nil {
+		return nil, err
+	}
+	f := &AtomicFile{
+		path:   abs,
+		dir:    filepath.Dir(abs),
+		base:   filepath.Base(abs),
+		noSync: opts.NoSync,
+		fs:     opts.FS,
+	}
+	if f.fs == nil {
+		f.fs = OSFS
+	}
+	if !opts.NoBackup {
+		f.backup = BackupPath(abs)
+	}
+	f.removeStaleTemps()
+	return f, nil
+}
+
+// Path returns the absolute target path.
+func (f *AtomicFile) Path() string { return f.path }
+
+// BackupPath returns the absolute backup path, <dir>/<stem>.backup.json. With
+// NoBackup, Replace does not write it, but the path is still returned.
+func (f *AtomicFile) BackupPath() string { return BackupPath(f.path) }
+
+// Replace atomically and durably replaces the target's content with data,
+// keeping the previous content as the backup.
+//
+// Steps: the data is written to a temp file created exclusively in the
+// target's directory, fsynced and closed; the current target (if any) is
+// hard-linked to a second temp name that is renamed over the backup (if hard
+// links are unsupported the target is copied and fsynced instead); the temp
+// file is renamed over the target; the directory is fsynced once. At every
+// instant both the target and the backup are complete documents (each is only
+// ever replaced by a rename), and when Replace returns nil the new content,
+// the new name and the backup are on stable storage.
+//
+// On error the result is a *StepError (possibly joined with a cleanup error)
+// naming the failed step, the temp files are removed and the target is
+// untouched, with one exception: if the directory fsync itself fails
+// (StepSyncDir after the rename) the new content is already visible but its
+// durability is unknown; retrying Replace is the remedy. A failure after the
+// backup step (StepRename) leaves the backup equal to the untouched target.
+func (f *AtomicFile) Replace(data []byte) error {
+	return replaceFile(f.fs, f.path, f.dir, f.base, f.backup, data, f.noSync)
+}
+
+// BackupPath returns <dir>/<stem>.backup.json for path, where stem is the base
+// name without a ".json" extension: "usage.json" and "usage" both give
+// "usage.backup.json".
+func BackupPath(path string) string {
+	dir, base := filepath.Split(path)
+	return dir + strings.TrimSuffix(base, ".json") + ".backup.json"
+}
+
+// WriteFileAtomic writes data to path atomically and durably in one shot
+// (temp file, fsync, rename, directory fsync) without keeping a backup. It is
+// meant for files written once, such as emergency dumps. opts.NoBackup is
+// implied. Errors are reported as by Replace.
+func WriteFileAtomic(path string, data []byte, opts FileOptions) error {
+	abs, err := absPath(path)
+	if err != nil {
+		return err
+	}
+	fsys := opts.FS
+	if fsys == nil {
+		fsys = OSFS
+	}
+	return replaceFile(fsys, abs, filepath.Dir(abs), filepath.Base(abs), "", data, opts.NoSync)
+}
+
+func absPath(path string) (string, error) {
+	if path == "" {
+		return "", ErrEmptyPath
+	}
+	abs, err := filepath.Abs(path)
+	if err != nil {
+		return "", fmt.Errorf("flusher: %w", err)
+	}
+	return abs, nil
+}
+
+// dirSyncSupported: Windows cannot fsync a directory handle (and its
+// MoveFileEx rename is not made durable that way).
+const dirSyncSupported = runtime.GOOS != "windows"
+
+// replaceFile implements Replace and WriteFileAtomic. backup == "" means no
+// backup.
+func replaceFile(fsys FS, path, dir, base, backup string, data []byte, noSync bool) error {
+	stepErr := func(step string, err error) error {
+		return &StepError{Step: step, Path: path, Err: err}
+	}
+
+	tmp, err := fsys.CreateTemp(dir, "."+base+tmpInfix+"*")
+	if err != nil {
+		return stepErr(StepCreateTemp, err)
+	}
+	tmpName := tmp.Name()
+	tmpOpen := true
+	// os.CreateTemp makes the file 0600. Keep the mode of the file being
+	// replaced, so readers running as other users (the original tool's
+	// scripts, say) can still read it; a new file gets 0644, what the
+	// original tool's open() gives under the usual umask.
+	mode := fs.FileMode(0o644)
+	if fi, err := fsys.Stat(path); err == nil && fi.Mode().IsRegular() {
+		mode = fi.Mode().Perm()
+	}
+	var dirFile File // opened before the renames so that an open failure leaves the target untouched
+	fail := func(step string, err error) error {
+		errs := []error{stepErr(step, err)}
+		if tmpOpen {
+			if cerr := tmp.Close(); cerr != nil {
+				errs = append(errs, fmt.Errorf("close temp file after failure: %w", cerr))
+			}
+		}
+		if rerr := fsys.Remove(tmpName); rerr != nil && !errors.Is(rerr, fs.ErrNotExist) {
+			errs = append(errs, fmt.Errorf("remove temp file after failure: %w", rerr))
+		}
+		if dirFile != nil {
+			if cerr := dirFile.Close(); cerr != nil {
+				errs = append(errs, fmt.Errorf("close directory after failure: %w", cerr))
+			}
+		}
+		return errors.Join(errs...)
+	}
+
+	if err := tmp.Chmod(mode); err != nil {
+		return fail(StepCreateTemp, err)
+	}
+	n, err := tmp.Write(data)
+	if err == nil && n < len(data) {
+		err = io.ErrShortWrite
+	}
+	if err != nil {
+		return fail(StepWrite, err)
+	}
+	if !noSync {
+		if err := tmp.Sync(); err != nil {
+			return fail(StepSyncFile, err)
+		}
+	}
+	tmpOpen = false
+	if err := tmp.Close(); err != nil {
+		return fail(StepCloseFile, err)
+	}
+
+	if !noSync && dirSyncSupported {
+		d, err := fsys.Open(dir)
+		if err != nil {
+			return fail(StepSyncDir, err)
+		}
+		dirFile = d
+	}
+
+	if backup != "" {
+		if err := keepBackup(fsys, path, dir, base, backup, noSync); err != nil {
+			return fail(StepBackup, err)
+		}
+	}
+
+	if err := fsys.Rename(tmpName, path); err != nil {
+		return fail(StepRename, err)
+	}
+
+	if dirFile != nil {
+		// The rename is done: from here on the temp file no longer exists
+		// and the target holds the new data whatever happens.
+		serr := dirFile.Sync()
+		cerr := dirFile.Close()
+		if serr != nil {
+			return errors.Join(stepErr(StepSyncDir, serr), cerr)
+		}
+		if cerr != nil {
+			return stepErr(StepSyncDir, cerr)
+		}
+	}
+	return nil
+}
+
+// keepBackup makes backup a complete copy of the current target, atomically
+// (a rename over the old backup). No current target means no backup.
+func keepBackup(fsys FS, path, dir, base, backup string, noSync bool) error {
+	prefix := filepath.Join(dir, "."+base+bakInfix)
+	for range 100 {
+		name := prefix + strconv.FormatUint(uint64(rand.Uint32()), 10)
+		err := fsys.Link(path, name)
+		switch {
+		case err == nil:
+			return installBackup(fsys, name, backup)
+		case errors.Is(err, fs.ErrExist):
+			continue // name taken: draw another
+		case errors.Is(err, fs.ErrNotExist):
+			return nil // no current target: nothing to keep
+		case linkUnsupported(err):
+			return copyBackup(fsys, path, dir, base, backup, noSync)
+		default:
+			return err
+		}
+	}
+	return fmt.Errorf("no unused temp name with prefix %s: %w", prefix, fs.ErrExist)
+}
+
+// linkUnsupported reports errors meaning "hard links are not possible here"
+// (file system without links, link count limit, directory target, protected
+// hard links), for which copying is the fallback.
+func linkUnsupported(err error) bool {
+	for _, e := range []error{syscall.EPERM, syscall.ENOTSUP, syscall.EOPNOTSUPP, syscall.EXDEV, syscall.EMLINK, syscall.ENOSYS} {
+		if errors.Is(err, e) {
+			return true
+		}
+	}
+	return false
+}
+
+// copyBackup is the fallback of keepBackup: copy the target into a temp file,
+// fsync it and install it.
+func copyBackup(fsys FS, path, dir, base, backup string, noSync bool) (err error) {
+	src, err := fsys.Open(path)
+	if errors.Is(err, fs.ErrNotExist) {
+		return nil
+	}
+	if err != nil {
+		return err
+	}
+	defer func() {
+		if cerr := src.Close(); cerr != nil && err == nil {
+			err = cerr
+		}
+	}()
+	tmp, err := fsys.CreateTemp(dir, "."+base+bakInfix+"*")
+	if err != nil {
+		return err
+	}
+	discard := func(err error) error {
+		errs := []error{err}
+		if cerr := tmp.Close(); cerr != nil {
+			errs = append(errs, fmt.Errorf("close backup temp file after failure: %w", cerr))
+		}
+		if rerr := fsys.Remove(tmp.Name()); rerr != nil && !errors.Is(rerr, fs.ErrNotExist) {
+			errs = append(errs, fmt.Errorf("remove backup temp file after failure: %w", rerr))
+		}
+		return errors.Join(errs...)
+	}
+	if _, err := io.Copy(tmp, src); err != nil {
+		return discard(err)
+	}
+	if !noSync {
+		if err := tmp.Sync(); err != nil {
+			return discard(err)
+		}
+	}
+	if err := tmp.Close(); err != nil {
+		if rerr := fsys.Remove(tmp.Name()); rerr != nil && !errors.Is(rerr, fs.ErrNotExist) {
+			return errors.Join(err, fmt.Errorf("remove backup temp file after failure: %w", rerr))
+		}
+		return err
+	}
+	return installBackup(fsys, tmp.Name(), backup)
+}
+
+// installBackup renames the temp name over the backup. If the backup already
+// was the same inode as the target (a crash between the backup rename and the
+// target rename leaves them hard-linked), rename(2) does nothing and leaves
+// name in place, so name is removed afterwards.
+func installBackup(fsys FS, name, backup string) error {
+	if err := fsys.Rename(name, backup); err != nil {
+		if rerr := fsys.Remove(name); rerr != nil && !errors.Is(rerr, fs.ErrNotExist) {
+			return errors.Join(err, fmt.Errorf("remove backup temp file after failure: %w", rerr))
+		}
+		return err
+	}
+	if err := fsys.Remove(name); err != nil && !errors.Is(err, fs.ErrNotExist) {
+		return err
+	}
+	return nil
+}
+
+// removeStaleTemps removes, best effort, the temp files of this target that a
+// crashed process left behind. It returns how many it removed.
+func (f *AtomicFile) removeStaleTemps() int {
+	entries, err := f.fs.ReadDir(f.dir)
+	if err != nil {
+		return 0
+	}
+	removed := 0
+	for _, e := range entries {
+		if e.IsDir() || !isStaleTemp(f.base, e.Name()) {
+			continue
+		}
+		if f.fs.Remove(filepath.Join(f.dir, e.Name())) == nil {
+			removed++
+		}
+	}
+	return removed
+}
+
+// isStaleTemp reports whether name is one of our temp names for target base:
+// "."+base+".tmp-"+digits or "."+base+".bak-"+digits.
+func isStaleTemp(base, name string) bool {
+	rest, ok := strings.CutPrefix(name, "."+base)
+	if !ok {
+		return false
+	}
+	digits, ok := strings.CutPrefix(rest, tmpInfix)
+	if !ok {
+		if digits, ok = strings.CutPrefix(rest, bakInfix); !ok {
+			return false
+		}
+	}
+	if digits == "" {
+		return false
+	}
+	for _, c := range []byte(digits) {
+		if c < '0' || c > '9' {
+			return false
+		}
+	}
+	return true
+}

@@ -1,0 +1,521 @@
+package flusher
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"runtime"
+	"sync"
+	"testing"
+	"time"
+
+	"go.uber.org/atomic"
+	"go.uber.org/goleak"
+
+	"github.com/usagering/usagering/ring"
+)
+
+func TestMain(m *testing.M) {
+	goleak.VerifyTestMain(m)
+}
+
+var errDisk = errors.New("injected disk failure")
+
+// memSink is a Sink that records what was folded and what was persisted.
+// Persist fails while fail is set. Every Fold and Persist call is reported
+// on the events channel (if non-nil), which is how tests wait for the
+// flusher without sleeping.
+type memSink struct {
+	fail atomic.Bool
+
+	mu        sync.Mutex
+	folded    []int // guarded by mu
+	persisted []int // guarded by mu: copy of folded at the last successful Persist
+	attempts  []time.Time
+
+	events chan string
+}
+
+func newMemSink(events int) *memSink {
+	s := &memSink{}
+	if events > 0 {
+		s.events = make(chan string, events)
+	}
+	return s
+}
+
+func (s *memSink) Fold(batch []int) {
+	s.mu.Lock()
+	s.folded = append(s.folded, batch...)
+	s.mu.Unlock()
+	s.emit("fold")
+}
+
+func (s *memSink) Persist() error {
+	s.mu.Lock()
+	s.attempts = append(s.attempts, time.Now())
+	var err error
+	if s.fail.Load() {
+		err = fmt.Errorf("write usage.json: %w", errDisk)
+	} else {
+		s.persisted = append(s.persisted[:0], s.folded...)
+	}
+	s.mu.Unlock()
+	if err != nil {
+		s.emit("fail")
+	} else {
+		s.emit("persist")
+	}
+	return err
+}
+
+func (s *memSink) emit(ev string) {
+	if s.events != nil {
+		s.events <- ev
+	}
+}
+
+func (s *memSink) snapshot() (folded, persisted []int) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return append([]int(nil), s.folded...), append([]int(nil), s.persisted...)
+}
+
+// waitEvent returns the next event, failing the test if none comes within
+// a minute (a hang, not a timing assumption).
+func waitEvent(t *testing.T, s *memSink) string {
+	t.Helper()
+	select {
+	case ev := <-s.events:
+		return ev
+	case <-time.After(time.Minute):
+		t.Fatal("no flusher event within a minute")
+		return ""
+	}
+}
+
+func waitFor(t *testing.T, s *memSink, want string) {
+	t.Helper()
+	for waitEvent(t, s) != want {
+	}
+}
+
+func start(t *testing.T, capacity int, sink Sink[int], opts Options) (*ring.MPSC[int], *Flusher[int]) {
+	t.Helper()
+	r, err := ring.New[int](capacity)
+	if err != nil {
+		t.Fatal(err)
+	}
+	f, err := New(r, sink, opts)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() {
+		if sink, ok := sink.(*memSink); ok {
+			sink.fail.Store(false)
+			if sink.events != nil {
+				go func() {
+					for range sink.events {
+					}
+				}()
+				defer close(sink.events)
+			}
+		}
+		if err := f.Close(context.Background()); err != nil {
+			t.Errorf("Close: %v", err)
+		}
+	})
+	return r, f
+}
+
+func checkExactlyOnce(t *testing.T, got []int, want int) {
+	t.Helper()
+	seen := make([]bool, want)
+	for _, v := range got {
+		if v < 0 || v >= want {
+			t.Fatalf("unexpected item %d", v)
+		}
+		if seen[v] {
+			t.Fatalf("item %d persisted twice", v)
+		}
+		seen[v] = true
+	}
+	if len(got) != want {
+		t.Fatalf("%d items persisted, want %d", len(got), want)
+	}
+}
+
+func TestOptionsValidation(t *testing.T) {
+	r, _ := ring.New[int](8)
+	for _, o := range []Options{
+		{BatchSize: -1},
+		{FlushInterval: -time.Second},
+		{RetryBase: -1},
+		{RetryBase: time.Second, RetryMax: time.Millisecond},
+	} {
+		if _, err := New[int](r, newMemSink(0), o); !errors.Is(err, ErrInvalidOptions) {
+			t.Errorf("New(%+v) error = %v, want ErrInvalidOptions", o, err)
+		}
+	}
+	if _, err := New[int](nil, newMemSink(0), Options{}); !errors.Is(err, ErrInvalidOptions) {
+		t.Errorf("New(nil ring) error = %v, want ErrInvalidOptions", err)
+	}
+}
+
+// TestFoldBySizePersistByTime: with a long interval, pushes are folded when
+// the batch threshold is crossed but not persisted until Flush.
+func TestFoldBySizePersistByTime(t *testing.T) {
+	sink := newMemSink(100)
+	r, f := start(t, 64, sink, Options{BatchSize: 8, FlushInterval: time.Hour})
+	// The first push wakes a clean flusher, which folds it.
+	if err := r.Push(0); err != nil {
+		t.Fatal(err)
+	}
+	waitFor(t, sink, "fold")
+	// Now dirty: the next wake-up is the batch threshold. Push 8 more.
+	for i := 1; i <= 8; i++ {
+		if err := r.Push(i); err != nil {
+			t.Fatal(err)
+		}
+	}
+	for {
+		folded, _ := sink.snapshot()
+		if len(folded) == 9 {
+			break
+		}
+		waitFor(t, sink, "fold")
+	}
+	st := f.Stats()
+	if st.Flushes != 0 || st.Persisted != 0 {
+		t.Fatalf("persisted before the interval or a Flush: %+v", st)
+	}
+	if st.Pending != 9 || st.Folded != 9 {
+		t.Fatalf("Pending = %d, Folded = %d; want 9, 9", st.Pending, st.Folded)
+	}
+	if err := f.Flush(context.Background()); err != nil {
+		t.Fatal(err)
+	}
+	_, persisted := sink.snapshot()
+	checkExactlyOnce(t, persisted, 9)
+	if st := f.Stats(); st.Flushes != 1 || st.Persisted != 9 || st.Pending != 0 {
+		t.Fatalf("after Flush: %+v", st)
+	}
+}
+
+// TestIntervalPersist: a single record is persisted once FlushInterval has
+// passed since the flusher saw it, never earlier, without any Flush call.
+func TestIntervalPersist(t *testing.T) {
+	const interval = 20 * time.Millisecond
+	sink := newMemSink(100)
+	r, f := start(t, 64, sink, Options{BatchSize: 512, FlushInterval: interval})
+	if err := r.Push(42); err != nil {
+		t.Fatal(err)
+	}
+	waitFor(t, sink, "fold")
+	folded := time.Now()
+	waitFor(t, sink, "persist")
+	if waited := time.Since(folded); waited < interval-time.Millisecond {
+		t.Fatalf("persisted %v after the fold, before the %v interval", waited, interval)
+	}
+	_, persisted := sink.snapshot()
+	if len(persisted) != 1 || persisted[0] != 42 {
+		t.Fatalf("persisted %v, want [42]", persisted)
+	}
+	if st := f.Stats(); st.Flushes != 1 || st.LastFlush.IsZero() || st.LastError != nil {
+		t.Fatalf("stats after interval persist: %+v", st)
+	}
+}
+
+// TestIdleFlusherSleeps: with nothing pushed, the loop does not spin.
+func TestIdleFlusherSleeps(t *testing.T) {
+	sink := newMemSink(100)
+	r, f := start(t, 64, sink, Options{FlushInterval: time.Millisecond})
+	r.Push(1)
+	waitFor(t, sink, "persist")
+	before := f.Stats()
+	time.Sleep(50 * time.Millisecond) // the observation window, not synchronization
+	after := f.Stats()
+	if after.Batches != before.Batches || after.Flushes != before.Flushes || after.Retries != before.Retries {
+		t.Fatalf("idle flusher did work: before %+v, after %+v", before, after)
+	}
+	select {
+	case ev := <-sink.events:
+		t.Fatalf("idle flusher called the sink: %s", ev)
+	default:
+	}
+}
+
+// TestFlushBarrier: many producers push while others call Flush; each
+// Flush returning nil covers every item its caller pushed before it.
+func TestFlushBarrier(t *testing.T) {
+	sink := newMemSink(0)
+	r, f := start(t, 16, sink, Options{BatchSize: 4, FlushInterval: time.Hour})
+	const producers, perProducer = 8, 2000
+	var wg sync.WaitGroup
+	for p := range producers {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			for i := range perProducer {
+				v := p*perProducer + i
+				if err := r.Push(v); err != nil {
+					t.Error(err)
+					return
+				}
+				if i%250 == 249 {
+					if err := f.Flush(context.Background()); err != nil {
+						t.Error(err)
+						return
+					}
+					// Everything this producer pushed so far is persisted.
+					_, persisted := sink.snapshot()
+					have := make(map[int]bool, len(persisted))
+					for _, x := range persisted {
+						have[x] = true
+					}
+					for j := 0; j <= i; j++ {
+						if !have[p*perProducer+j] {
+							t.Errorf("producer %d: item %d pushed before Flush is not persisted", p, j)
+							return
+						}
+					}
+				}
+			}
+		}()
+	}
+	wg.Wait()
+	if err := f.Close(context.Background()); err != nil {
+		t.Fatal(err)
+	}
+	_, persisted := sink.snapshot()
+	checkExactlyOnce(t, persisted, producers*perProducer)
+}
+
+// TestFailingPersistRetriesAndLosesNothing: while Persist fails, items keep
+// being folded, attempts back off, Flush reports the error; once the fault
+// clears, everything is persisted.
+func TestFailingPersistRetriesAndLosesNothing(t *testing.T) {
+	const base = 2 * time.Millisecond
+	sink := newMemSink(1000)
+	sink.fail.Store(true)
+	r, f := start(t, 8, sink, Options{BatchSize: 2, FlushInterval: time.Millisecond, RetryBase: base, RetryMax: 50 * time.Millisecond})
+
+	pushed := 0
+	push := func(n int) {
+		for range n {
+			if err := r.Push(pushed); err != nil {
+				t.Fatal(err)
+			}
+			pushed++
+		}
+	}
+	push(5)
+	// Let four automatic attempts fail; keep pushing between them, more
+	// than the ring holds in total, so folding must go on during the fault.
+	for fails := 0; fails < 4; {
+		if waitEvent(t, sink) == "fail" {
+			fails++
+			push(10)
+		}
+	}
+	err := f.Flush(context.Background())
+	if !errors.Is(err, errDisk) {
+		t.Fatalf("Flush during the fault = %v, want errDisk", err)
+	}
+	st := f.Stats()
+	if st.PersistErrors < 5 || st.Retries < 4 || !errors.Is(st.LastError, errDisk) || st.Flushes != 0 {
+		t.Fatalf("stats during the fault: %+v", st)
+	}
+	if st.Pending != pushed {
+		t.Fatalf("Pending = %d, want %d", st.Pending, pushed)
+	}
+	// The automatic attempts backed off: the gap before the k-th retry is
+	// at least half of base*2^(k-1) (equal jitter).
+	sink.mu.Lock()
+	attempts := append([]time.Time(nil), sink.attempts...)
+	sink.mu.Unlock()
+	for k := 1; k < 4; k++ {
+		if gap, min := attempts[k].Sub(attempts[k-1]), base<<(k-1)/2; gap < min {
+			t.Errorf("retry %d came %v after the previous attempt, want >= %v", k, gap, min)
+		}
+	}
+
+	sink.fail.Store(false)
+	if err := f.Flush(context.Background()); err != nil {
+		t.Fatalf("Flush after the fault cleared: %v", err)
+	}
+	_, persisted := sink.snapshot()
+	checkExactlyOnce(t, persisted, pushed)
+	if st := f.Stats(); st.LastError != nil || st.Flushes != 1 || st.Pending != 0 {
+		t.Fatalf("stats after recovery: %+v", st)
+	}
+}
+
+// TestCloseRacesProducers: every push that succeeded before Close is
+// persisted exactly once; later pushes fail with ring.ErrClosed; Close is
+// idempotent and concurrent Closes agree; no goroutine outlives Close
+// (goleak in TestMain).
+func TestCloseRacesProducers(t *testing.T) {
+	for round := range 20 {
+		sink := newMemSink(0)
+		r, err := ring.New[int](32)
+		if err != nil {
+			t.Fatal(err)
+		}
+		f, err := New(r, sink, Options{BatchSize: 8, FlushInterval: time.Millisecond})
+		if err != nil {
+			t.Fatal(err)
+		}
+		const producers, perProducer = 6, 100_000
+		accepted := make([]int, producers)
+		var wg sync.WaitGroup
+		for p := range producers {
+			wg.Add(1)
+			go func() {
+				defer wg.Done()
+				for i := range perProducer {
+					if err := r.Push(p*perProducer + i); err != nil {
+						if !errors.Is(err, ring.ErrClosed) {
+							t.Errorf("Push: %v", err)
+						}
+						return
+					}
+					accepted[p]++
+				}
+			}()
+		}
+		// Close after the flusher has folded something, while producers run.
+		for f.Stats().Folded < uint64(100*round) {
+			runtime.Gosched()
+		}
+		var cwg sync.WaitGroup
+		errs := make([]error, 3)
+		for i := range errs {
+			cwg.Add(1)
+			go func() { defer cwg.Done(); errs[i] = f.Close(context.Background()) }()
+		}
+		cwg.Wait()
+		wg.Wait()
+		for _, err := range errs {
+			if err != nil {
+				t.Fatalf("Close: %v", err)
+			}
+		}
+		_, persisted := sink.snapshot()
+		total := 0
+		for p, n := range accepted {
+			total += n
+			// Producer p's accepted items are exactly its first n.
+			for _, v := range persisted {
+				if v/perProducer == p && v%perProducer >= n {
+					t.Fatalf("round %d: producer %d item %d persisted but Push failed", round, p, v%perProducer)
+				}
+			}
+		}
+		if len(persisted) != total {
+			t.Fatalf("round %d: %d persisted, %d accepted", round, len(persisted), total)
+		}
+		if err := f.Flush(context.Background()); err != nil {
+			t.Fatalf("Flush after Close = %v, want Close's nil", err)
+		}
+		if err := r.Push(1); !errors.Is(err, ring.ErrClosed) {
+			t.Fatalf("Push after Close = %v, want ring.ErrClosed", err)
+		}
+	}
+}
+
+// TestCloseUnderPersistentFault: Close retries CloseRetries times, then
+// returns the persist error; the goroutine stops anyway.
+func TestCloseUnderPersistentFault(t *testing.T) {
+	sink := newMemSink(0)
+	sink.fail.Store(true)
+	r, _ := ring.New[int](8)
+	f, err := New(r, sink, Options{FlushInterval: time.Hour, RetryBase: time.Millisecond, CloseRetries: 2})
+	if err != nil {
+		t.Fatal(err)
+	}
+	r.Push(7)
+	err = f.Close(context.Background())
+	if !errors.Is(err, errDisk) {
+		t.Fatalf("Close = %v, want errDisk", err)
+	}
+	if err2 := f.Close(context.Background()); err2 != err {
+		t.Fatalf("second Close = %v, want the first's %v", err2, err)
+	}
+	<-f.Done()
+	sink.mu.Lock()
+	n := len(sink.attempts)
+	sink.mu.Unlock()
+	if n != 3 {
+		t.Fatalf("%d persist attempts at Close, want 1 + CloseRetries = 3", n)
+	}
+	folded, _ := sink.snapshot()
+	if len(folded) != 1 || folded[0] != 7 {
+		t.Fatalf("folded %v, want [7]: the data stays with the sink for its fallbacks", folded)
+	}
+}
+
+// TestCloseContext: a Close whose context ends returns ctx.Err(); a later
+// Close still returns the final result.
+func TestCloseContext(t *testing.T) {
+	sink := newMemSink(0)
+	sink.fail.Store(true)
+	r, _ := ring.New[int](8)
+	f, _ := New(r, sink, Options{FlushInterval: time.Hour, RetryBase: 20 * time.Millisecond, CloseRetries: 1})
+	r.Push(1)
+	ctx, cancel := context.WithCancel(context.Background())
+	cancel()
+	if err := f.Close(ctx); !errors.Is(err, context.Canceled) {
+		t.Fatalf("Close(canceled) = %v, want context.Canceled", err)
+	}
+	if err := f.Close(context.Background()); !errors.Is(err, errDisk) {
+		t.Fatalf("Close = %v, want errDisk", err)
+	}
+}
+
+func TestFlushContext(t *testing.T) {
+	sink := &blockingSink{release: make(chan struct{}), entered: make(chan struct{}, 1)}
+	r, f := start(t, 8, sink, Options{FlushInterval: time.Hour})
+	r.Push(1)
+	go f.Flush(context.Background()) // occupies the flusher in Persist
+	<-sink.entered
+	ctx, cancel := context.WithCancel(context.Background())
+	cancel()
+	if err := f.Flush(ctx); !errors.Is(err, context.Canceled) {
+		t.Fatalf("Flush(canceled) while persisting = %v, want context.Canceled", err)
+	}
+	close(sink.release)
+}
+
+// blockingSink's Persist blocks until release is closed.
+type blockingSink struct {
+	release chan struct{}
+	entered chan struct{}
+}
+
+func (s *blockingSink) Fold([]int) {}
+func (s *blockingSink) Persist() error {
+	select {
+	case s.entered <- struct{}{}:
+	default:
+	}
+	<-s.release
+	return nil
+}
+
+func TestStatsPending(t *testing.T) {
+	sink := newMemSink(0)
+	r, f := start(t, 64, sink, Options{FlushInterval: time.Hour, BatchSize: 64})
+	for i := range 10 {
+		r.Push(i)
+	}
+	if p := f.Stats().Pending; p != 10 {
+		t.Fatalf("Pending = %d before any persist, want 10", p)
+	}
+	if err := f.Flush(context.Background()); err != nil {
+		t.Fatal(err)
+	}
+	if st := f.Stats(); st.Pending != 0 || st.Persisted != 10 || st.Folded != 10 || st.LastDuration <= 0 {
+		t.Fatalf("after Flush: %+v", st)
+	}
+}
