@@ -25,7 +25,8 @@ const (
 	StepCloseFile  = "close file"  // close of the temp file
 	StepBackup     = "backup"      // keeping the current target as <stem>.backup.json
 	StepRename     = "rename"      // rename of the temp file over the target
-	StepSyncDir    = "sync dir"    // opening or fsyncing the directory
+	StepOpenDir    = "open dir"    // opening the directory for its fsync (before any rename)
+	StepSyncDir    = "sync dir"    // fsync of the directory, after the rename: the new content is visible
 )
 
 // StepError reports which step of an atomic replace failed. Err is the
@@ -241,7 +242,7 @@ func replaceFile(fsys FS, path, dir, base, backup string, data []byte, noSync bo
 	if !noSync && dirSyncSupported {
 		d, err := fsys.Open(dir)
 		if err != nil {
-			return fail(StepSyncDir, err)
+			return fail(StepOpenDir, err)
 		}
 		dirFile = d
 	}

@@ -327,7 +327,7 @@ func TestReplaceFaults(t *testing.T) {
 					return nil
 				}
 			},
-			step: StepSyncDir, cause: syscall.EMFILE, target: v1, backup: v0, afterBackup: v1,
+			step: StepOpenDir, cause: syscall.EMFILE, target: v1, backup: v0, afterBackup: v1,
 		},
 		{
 			name: "link EIO",
@@ -967,7 +967,7 @@ func TestReplaceModel(t *testing.T) {
 		{name: "write", step: StepWrite, write: true},
 		{name: "syncfile", step: StepSyncFile, fail: on("sync", tmp, syscall.EIO)},
 		{name: "closefile", step: StepCloseFile, fail: on("close", tmp, syscall.EIO)},
-		{name: "opendir", step: StepSyncDir, fail: on("open", func(d, _, _, n string) bool { return n == d }, syscall.EMFILE)},
+		{name: "opendir", step: StepOpenDir, fail: on("open", func(d, _, _, n string) bool { return n == d }, syscall.EMFILE)},
 		{name: "link", step: StepBackup, fail: on("link", func(_, _, _, _ string) bool { return true }, syscall.EIO)},
 		{name: "linkxdev", fail: on("link", func(_, _, _, _ string) bool { return true }, syscall.EXDEV)},
 		{name: "renamebackup", step: StepBackup, fail: on("rename", func(_, _, b, n string) bool { return n == b }, syscall.EIO)},
@@ -1027,12 +1027,10 @@ func TestReplaceModel(t *testing.T) {
 					mBackup = mTarget
 				}
 			case StepSyncDir:
-				if ft.name == "syncdir" {
-					if mTarget != nil {
-						mBackup = mTarget
-					}
-					mTarget = data
+				if mTarget != nil {
+					mBackup = mTarget
 				}
+				mTarget = data
 			}
 
 			want := []string{}
