@@ -155,7 +155,7 @@ type item struct {
 	producer int32
 	index    int32
 	check    uint64
-	pad      [10]uint64 // make the value record-sized, so tearing is possible
+	_        [10]uint64 // make the value record-sized, so tearing is possible
 }
 
 func mkItem(p, i int) item {

@@ -1,0 +1,122 @@
+package tracker
+
+import (
+	"errors"
+	"fmt"
+	"io/fs"
+	"os"
+	"path/filepath"
+	"strconv"
+	"strings"
+	"time"
+
+	"github.com/usagering/usagering/flusher"
+)
+
+// Sources of a loaded document (LoadResult.Source).
+const (
+	SourcePrimary              = "primary"                // the usage file itself
+	SourceBackup               = "backup"                 // its backup: the primary was corrupt
+	SourceNew                  = "new"                    // no usage file yet
+	SourceFreshAfterCorruption = "fresh-after-corruption" // primary and backup unusable; the primary was archived
+)
+
+// LoadResult is what LoadDocument found.
+type LoadResult struct {
+	Doc        *Document
+	Source     string // SourcePrimary, SourceBackup, SourceNew or SourceFreshAfterCorruption
+	Recoveries int    // corruption recoveries done: 0 or 1
+	Archived   string // path the corrupt primary was renamed to, if it was
+}
+
+// LoadDocument reads the usage file at path, recovering from corruption as
+// the original does:
+//
+//   - primary parses: it is used (SourcePrimary).
+//   - primary missing: a new empty document (SourceNew), even if a backup
+//     exists, as in the original, which reads the backup only when the
+//     primary is unparsable. (A missing primary with a backup beside it is
+//     what a user who deletes the file to start over leaves; an atomic
+//     writer never leaves it.)
+//   - primary corrupt (ErrCorrupt): the backup (flusher.BackupPath) is used if
+//     it parses (SourceBackup, Recoveries 1); otherwise the primary is
+//     renamed to <stem>.corrupted.<unix seconds of now>.json (with .1, .2, …
+//     before .json if that name is taken) and a new document starts
+//     (SourceFreshAfterCorruption, Recoveries 1, Archived set).
+//   - primary not a usage document (ErrForeignFile): the error, naming the
+//     path. A file that is not ours is never archived nor overwritten.
+//   - primary unreadable (a directory, no permission, an I/O error): the
+//     error; the caller decides.
+func LoadDocument(path string, now time.Time) (LoadResult, error) {
+	data, err := os.ReadFile(path)
+	if errors.Is(err, fs.ErrNotExist) {
+		return LoadResult{Doc: NewDocument(), Source: SourceNew}, nil
+	}
+	if err != nil {
+		return LoadResult{}, fmt.Errorf("tracker: load %s: %w", path, err)
+	}
+	doc, perr := ParseDocument(data)
+	if perr == nil {
+		return LoadResult{Doc: doc, Source: SourcePrimary}, nil
+	}
+	if !errors.Is(perr, ErrCorrupt) {
+		return LoadResult{}, fmt.Errorf("tracker: load %s: %w", path, perr)
+	}
+	backup := flusher.BackupPath(path)
+	if bdata, err := os.ReadFile(backup); err == nil {
+		if bdoc, err := ParseDocument(bdata); err == nil {
+			return LoadResult{Doc: bdoc, Source: SourceBackup, Recoveries: 1}, nil
+		}
+	}
+	archived, err := archiveCorrupt(path, backup, now)
+	if err != nil {
+		return LoadResult{}, fmt.Errorf("tracker: load %s: %w; archiving it failed: %w", path, perr, err)
+	}
+	return LoadResult{Doc: NewDocument(), Source: SourceFreshAfterCorruption, Recoveries: 1, Archived: archived}, nil
+}
+
+// CorruptedPath returns <dir>/<stem>.corrupted.<unix>.json for the usage
+// file at path, with the stem flusher.BackupPath uses.
+func CorruptedPath(path string, unix int64) string {
+	return corruptedPath(path, flusher.BackupPath(path), unix, 0)
+}
+
+func corruptedPath(path, backup string, unix int64, n int) string {
+	stem := strings.TrimSuffix(filepath.Base(backup), ".backup.json")
+	name := stem + ".corrupted." + strconv.FormatInt(unix, 10)
+	if n > 0 {
+		name += "." + strconv.Itoa(n)
+	}
+	return filepath.Join(filepath.Dir(path), name+".json")
+}
+
+// archiveCorrupt moves path aside to the first free corrupted name. It links
+// then removes, so an existing archive is never replaced; where hard links
+// are not supported it checks then renames.
+func archiveCorrupt(path, backup string, now time.Time) (string, error) {
+	for n := 0; n < 1000; n++ {
+		dst := corruptedPath(path, backup, now.Unix(), n)
+		err := os.Link(path, dst)
+		if err == nil {
+			if err := os.Remove(path); err != nil {
+				_ = os.Remove(dst)
+				return "", err
+			}
+			return dst, nil
+		}
+		if errors.Is(err, fs.ErrExist) {
+			continue
+		}
+		// No hard links here: check, then rename.
+		if _, serr := os.Lstat(dst); serr == nil {
+			continue
+		} else if !errors.Is(serr, fs.ErrNotExist) {
+			return "", serr
+		}
+		if err := os.Rename(path, dst); err != nil {
+			return "", err
+		}
+		return dst, nil
+	}
+	return "", errors.New("no free name to archive the corrupt file to")
+}

@@ -1,0 +1,259 @@
+package tracker
+
+import (
+	"fmt"
+	"time"
+
+	"github.com/usagering/usagering/flusher"
+)
+
+// Overflow says what Record does when the ring is full.
+type Overflow uint8
+
+const (
+	// Block waits for space (spinning briefly, then parking; never a
+	// mutex). Nothing is lost. The default.
+	Block Overflow = iota
+	// Drop returns ErrFull at once and counts the record in Stats.Dropped
+	// and Stats.LostRecords.
+	Drop
+)
+
+func (o Overflow) String() string {
+	switch o {
+	case Block:
+		return "block"
+	case Drop:
+		return "drop"
+	}
+	return fmt.Sprintf("Overflow(%d)", uint8(o))
+}
+
+// Defaults of the asynchronous tracker.
+const (
+	// DefaultCapacity is the ring's capacity: 16384 records (about 2 MB).
+	// A persist (encode + two fsyncs) takes 1-10 ms; at 1M records/s the
+	// ring must absorb that many records while the flusher is busy.
+	DefaultCapacity = 1 << 14
+	// DefaultBatchSize is the pending count that wakes the flusher to fold.
+	DefaultBatchSize = 512
+	// DefaultFlushInterval is how long a folded record may wait for a
+	// persist, and the persist cadence under load.
+	DefaultFlushInterval = 100 * time.Millisecond
+	// DefaultMaxSessions is how many sessions the file keeps, as the
+	// original.
+	DefaultMaxSessions = 1000
+	// DefaultRetryBase and DefaultRetryMax shape the persist retry backoff.
+	DefaultRetryBase = 100 * time.Millisecond
+	DefaultRetryMax  = 5 * time.Second
+	// DefaultCloseRetries is how often Close retries a failing persist
+	// before it turns to the fallback files, as the original (3 tries).
+	DefaultCloseRetries = 3
+)
+
+// config is what the options set. NewSync reads only the fields that
+// concern a synchronous tracker (maxSessions, pricing, loc, clock, noSync).
+type config struct {
+	capacity      int
+	batchSize     int
+	batchSet      bool // batchSize was given by WithBatchSize
+	flushInterval time.Duration
+	maxSessions   int
+	overflow      Overflow
+	pricing       Pricing
+	loc           *time.Location
+	clock         func() time.Time
+	clockSet      bool // clock was given by WithClock: use it to stamp records too
+	noSync        bool
+	retryBase     time.Duration
+	retryMax      time.Duration
+	closeRetries  int
+	fs            flusher.FS // nil: the real file system; tests inject faults
+}
+
+func defaultConfig() config {
+	return config{
+		capacity:      DefaultCapacity,
+		batchSize:     DefaultBatchSize,
+		flushInterval: DefaultFlushInterval,
+		maxSessions:   DefaultMaxSessions,
+		overflow:      Block,
+		pricing:       DefaultPricing(),
+		loc:           time.Local,
+		clock:         time.Now,
+		retryBase:     DefaultRetryBase,
+		retryMax:      DefaultRetryMax,
+		closeRetries:  DefaultCloseRetries,
+	}
+}
+
+// Option configures New and NewSync. Options that concern only the
+// asynchronous path (capacity, batch size, flush interval, overflow, retry
+// and close retries) are accepted and ignored by NewSync, so one option list
+// can drive both trackers.
+type Option func(*config) error
+
+func buildConfig(opts []Option) (config, error) {
+	c := defaultConfig()
+	for _, o := range opts {
+		if o == nil {
+			continue
+		}
+		if err := o(&c); err != nil {
+			return c, err
+		}
+	}
+	if c.retryMax < c.retryBase {
+		return c, fmt.Errorf("%w: retry max %v below retry base %v", ErrInvalidOption, c.retryMax, c.retryBase)
+	}
+	if c.batchSize > c.capacity {
+		if !c.batchSet {
+			// The default batch does not fit a small ring: wake at half.
+			c.batchSize = max(1, c.capacity/2)
+			return c, nil
+		}
+		return c, fmt.Errorf("%w: batch size %d above capacity %d: the flusher would never be woken by size", ErrInvalidOption, c.batchSize, c.capacity)
+	}
+	return c, nil
+}
+
+func invalidOption(format string, args ...any) error {
+	return fmt.Errorf("%w: "+format, append([]any{ErrInvalidOption}, args...)...)
+}
+
+// WithCapacity sets the ring's capacity (rounded up to a power of two,
+// 2 to 1<<30). Default DefaultCapacity.
+func WithCapacity(n int) Option {
+	return func(c *config) error {
+		if n < 2 || n > 1<<30 {
+			return invalidOption("capacity %d not in [2, 1<<30]", n)
+		}
+		c.capacity = n
+		return nil
+	}
+}
+
+// WithBatchSize sets how many pending records wake the flusher to fold
+// them before the flush interval. Default DefaultBatchSize.
+func WithBatchSize(n int) Option {
+	return func(c *config) error {
+		if n < 1 {
+			return invalidOption("batch size %d < 1", n)
+		}
+		c.batchSize, c.batchSet = n, true
+		return nil
+	}
+}
+
+// WithFlushInterval sets how long a record may wait for a persist when
+// nobody calls Flush: what a crash can lose while the disk works. Default
+// DefaultFlushInterval.
+func WithFlushInterval(d time.Duration) Option {
+	return func(c *config) error {
+		if d <= 0 {
+			return invalidOption("flush interval %v <= 0", d)
+		}
+		c.flushInterval = d
+		return nil
+	}
+}
+
+// WithMaxSessions sets how many of the latest sessions the file keeps.
+// Default DefaultMaxSessions (1000), as the original.
+func WithMaxSessions(n int) Option {
+	return func(c *config) error {
+		if n < 1 {
+			return invalidOption("max sessions %d < 1", n)
+		}
+		c.maxSessions = n
+		return nil
+	}
+}
+
+// WithOverflow sets what Record does on a full ring. Default Block.
+func WithOverflow(o Overflow) Option {
+	return func(c *config) error {
+		if o != Block && o != Drop {
+			return invalidOption("overflow policy %v", o)
+		}
+		c.overflow = o
+		return nil
+	}
+}
+
+// WithPricing sets the table CalculateCost uses. Default DefaultPricing().
+func WithPricing(p Pricing) Option {
+	return func(c *config) error {
+		for i, mp := range p {
+			if mp.Model == "" {
+				return invalidOption("pricing entry %d has an empty model", i)
+			}
+			if err := checkAmount("pricing "+mp.Model+" input", mp.Price.Input); err != nil {
+				return invalidOption("%v", err)
+			}
+			if err := checkAmount("pricing "+mp.Model+" output", mp.Price.Output); err != nil {
+				return invalidOption("%v", err)
+			}
+		}
+		c.pricing = p
+		return nil
+	}
+}
+
+// WithLocation sets the time zone of timestamps and daily keys. Default
+// time.Local, as the original (local time without a zone).
+func WithLocation(loc *time.Location) Option {
+	return func(c *config) error {
+		if loc == nil {
+			return invalidOption("nil location")
+		}
+		c.loc = loc
+		return nil
+	}
+}
+
+// WithClock sets the clock that stamps records without a Timestamp and
+// decides what "today" is. Default time.Now.
+func WithClock(now func() time.Time) Option {
+	return func(c *config) error {
+		if now == nil {
+			return invalidOption("nil clock")
+		}
+		c.clock, c.clockSet = now, true
+		return nil
+	}
+}
+
+// WithRetry sets the backoff between persist attempts after a failure:
+// exponential from base to max, with jitter. Defaults DefaultRetryBase and
+// DefaultRetryMax.
+func WithRetry(base, max time.Duration) Option {
+	return func(c *config) error {
+		if base <= 0 || max <= 0 {
+			return invalidOption("retry base %v and max %v must be > 0", base, max)
+		}
+		c.retryBase, c.retryMax = base, max
+		return nil
+	}
+}
+
+// WithCloseRetries sets how many times Close retries a failing persist
+// before it writes the fallback files. Default DefaultCloseRetries.
+func WithCloseRetries(n int) Option {
+	return func(c *config) error {
+		if n < 0 {
+			return invalidOption("close retries %d < 0", n)
+		}
+		c.closeRetries = n
+		return nil
+	}
+}
+
+// WithNoSync skips fsync when writing the file. For benchmarks only: a
+// crash or power cut may then lose writes that were reported persisted.
+func WithNoSync() Option {
+	return func(c *config) error {
+		c.noSync = true
+		return nil
+	}
+}

@@ -1,0 +1,214 @@
+package tracker
+
+import (
+	"fmt"
+	"math"
+	"time"
+	"unicode/utf8"
+)
+
+// Limits enforced by Record.Validate. They bound what one record can add to
+// the in-memory state and to the file, and keep the exact cost arithmetic
+// (int64 nano-dollars) far from overflow.
+const (
+	// MaxModelLen is the longest Model accepted, in bytes.
+	MaxModelLen = 256
+	// MaxProviderLen is the longest Provider accepted, in bytes.
+	MaxProviderLen = 256
+	// MaxOperationLen is the longest Operation accepted, in bytes.
+	MaxOperationLen = 256
+	// MaxMetadataKeys is the largest number of Metadata entries accepted.
+	MaxMetadataKeys = 64
+	// MaxMetadataKeyLen is the longest Metadata key accepted, in bytes.
+	MaxMetadataKeyLen = 1024
+	// MaxMetadataValueLen is the longest Metadata value accepted, in bytes.
+	MaxMetadataValueLen = 1024
+	// MaxCostUSD is the largest CostUSD accepted for one record. One call
+	// costing a million dollars is a bug in the caller; the bound also keeps
+	// sums of nano-dollars (int64) exact for over 9,000 such records.
+	MaxCostUSD = 1e6
+)
+
+// Record is one model call to be recorded. It is the input of
+// Recorder.Record; the tracker turns it into a Session of the usage file
+// (see NewSession).
+type Record struct {
+	Timestamp    time.Time         // zero → now (stamped by the tracker)
+	Model        string            // required
+	Provider     string            // empty → DetectProvider(Model)
+	InputTokens  int64             // ≥ 0
+	OutputTokens int64             // ≥ 0
+	CostUSD      float64           // finite, ≥ 0; as passed: never computed from the tokens (see CalculateCost)
+	LatencyMS    float64           // finite, ≥ 0
+	Operation    string            // empty → "chat"
+	Metadata     map[string]string // optional
+}
+
+// Bounds of a non-zero Timestamp, in Unix seconds: a day inside years
+// 1..9999 whatever the time zone, so that its ISO 8601 form always has the
+// "YYYY-MM-DD" layout. zeroUnix is time.Time{}.Unix().
+var (
+	minRecordUnix = time.Date(1, time.January, 2, 0, 0, 0, 0, time.UTC).Unix()
+	maxRecordUnix = time.Date(9999, time.December, 30, 0, 0, 0, 0, time.UTC).Unix()
+	zeroUnix      = time.Time{}.Unix()
+)
+
+// Validate reports whether r can be recorded. It returns nil or an error
+// wrapping ErrInvalidRecord that names the field, for example
+//
+//	tracker: invalid record: InputTokens: negative (-5)
+//
+// Rejected: an empty Model; Model, Provider or Operation longer than
+// MaxModelLen, MaxProviderLen, MaxOperationLen bytes; negative tokens, or
+// InputTokens+OutputTokens overflowing int64; a CostUSD or LatencyMS that is
+// NaN, infinite or negative, or a CostUSD over MaxCostUSD; more than
+// MaxMetadataKeys metadata entries, a key longer than MaxMetadataKeyLen or a
+// value longer than MaxMetadataValueLen bytes, or a key or value that is not
+// valid UTF-8 (distinct keys would become one in the JSON object); a
+// non-zero Timestamp outside the years 1..9999.
+//
+// Model, Provider and Operation are not checked for UTF-8 here, to keep the
+// common path short: NewSession replaces invalid bytes in them by U+FFFD, as
+// JSON can hold valid Unicode only.
+//
+// Validate does not allocate when r is valid; it is branch-light for a
+// record without metadata.
+func (r *Record) Validate() error {
+	// Fast path: one pass of cheap comparisons. The float tests are written
+	// so that NaN fails them; +Inf fails the upper bounds.
+	if u := r.Timestamp.Unix(); r.Model != "" && len(r.Model) <= MaxModelLen &&
+		len(r.Provider) <= MaxProviderLen && len(r.Operation) <= MaxOperationLen &&
+		r.InputTokens >= 0 && r.OutputTokens >= 0 && r.InputTokens <= math.MaxInt64-r.OutputTokens &&
+		r.CostUSD >= 0 && r.CostUSD <= MaxCostUSD && r.LatencyMS >= 0 && r.LatencyMS <= math.MaxFloat64 &&
+		(u == zeroUnix || (u >= minRecordUnix && u <= maxRecordUnix)) &&
+		len(r.Metadata) == 0 {
+		return nil
+	}
+	return r.validateSlow()
+}
+
+// validateSlow checks every rule in turn and names the first broken one.
+func (r *Record) validateSlow() error {
+	switch {
+	case r.Model == "":
+		return invalidRecord("Model", "empty")
+	case len(r.Model) > MaxModelLen:
+		return invalidRecord("Model", "%d bytes, over the limit of %d", len(r.Model), MaxModelLen)
+	case len(r.Provider) > MaxProviderLen:
+		return invalidRecord("Provider", "%d bytes, over the limit of %d", len(r.Provider), MaxProviderLen)
+	case len(r.Operation) > MaxOperationLen:
+		return invalidRecord("Operation", "%d bytes, over the limit of %d", len(r.Operation), MaxOperationLen)
+	case r.InputTokens < 0:
+		return invalidRecord("InputTokens", "negative (%d)", r.InputTokens)
+	case r.OutputTokens < 0:
+		return invalidRecord("OutputTokens", "negative (%d)", r.OutputTokens)
+	case r.InputTokens > math.MaxInt64-r.OutputTokens:
+		return invalidRecord("OutputTokens", "InputTokens+OutputTokens overflows int64 (%d + %d)", r.InputTokens, r.OutputTokens)
+	}
+	if err := checkAmount("CostUSD", r.CostUSD); err != nil {
+		return err
+	}
+	if r.CostUSD > MaxCostUSD {
+		return invalidRecord("CostUSD", "%g, over the limit of %g", r.CostUSD, float64(MaxCostUSD))
+	}
+	if err := checkAmount("LatencyMS", r.LatencyMS); err != nil {
+		return err
+	}
+	if u := r.Timestamp.Unix(); u != zeroUnix && (u < minRecordUnix || u > maxRecordUnix) {
+		return invalidRecord("Timestamp", "%s is outside the years 1..9999", r.Timestamp.UTC().Format(time.RFC3339))
+	}
+	if len(r.Metadata) > MaxMetadataKeys {
+		return invalidRecord("Metadata", "%d keys, over the limit of %d", len(r.Metadata), MaxMetadataKeys)
+	}
+	for k, v := range r.Metadata {
+		switch {
+		case len(k) > MaxMetadataKeyLen:
+			return invalidRecord("Metadata", "key of %d bytes, over the limit of %d", len(k), MaxMetadataKeyLen)
+		case !utf8.ValidString(k):
+			return invalidRecord("Metadata", "key %q is not valid UTF-8", k)
+		case len(v) > MaxMetadataValueLen:
+			return invalidRecord("Metadata", "value of key %q: %d bytes, over the limit of %d", k, len(v), MaxMetadataValueLen)
+		case !utf8.ValidString(v):
+			return invalidRecord("Metadata", "value of key %q is not valid UTF-8", k)
+		}
+	}
+	return nil
+}
+
+// checkAmount rejects NaN, infinities and negative values.
+func checkAmount(field string, v float64) error {
+	switch {
+	case math.IsNaN(v):
+		return invalidRecord(field, "NaN")
+	case math.IsInf(v, 0):
+		return invalidRecord(field, "infinite (%g)", v)
+	case v < 0:
+		return invalidRecord(field, "negative (%g)", v)
+	}
+	return nil
+}
+
+// invalidRecord builds the error of Validate. Only the error path calls it,
+// so its allocations do not count against the valid path.
+func invalidRecord(field, format string, args ...any) error {
+	return fmt.Errorf("%w: %s: %s", ErrInvalidRecord, field, fmt.Sprintf(format, args...))
+}
+
+// Provider names returned by DetectProvider.
+const (
+	ProviderAnthropic = "anthropic"
+	ProviderOpenAI    = "openai"
+	ProviderGoogle    = "google"
+	ProviderUnknown   = "unknown"
+)
+
+// DetectProvider guesses the provider from a model name, as the original
+// does: the name contains "claude" → "anthropic", else "gpt" → "openai", else
+// "gemini" → "google", else "unknown", ignoring case.
+//
+// Case is folded for ASCII letters only, so DetectProvider never allocates.
+// That equals Python's str.lower() on every name except exotic ones where a
+// non-ASCII letter lowers to one of the ASCII letters searched for (U+0130
+// 'İ' lowers to "i̇" in Python, giving "GEMINİ" → "google" there and
+// "unknown" here).
+func DetectProvider(model string) string {
+	switch {
+	case containsFoldASCII(model, "claude"):
+		return ProviderAnthropic
+	case containsFoldASCII(model, "gpt"):
+		return ProviderOpenAI
+	case containsFoldASCII(model, "gemini"):
+		return ProviderGoogle
+	}
+	return ProviderUnknown
+}
+
+// containsFoldASCII reports whether s contains lowerSub, comparing ASCII
+// letters without regard to case. lowerSub must be lower-case ASCII.
+func containsFoldASCII(s, lowerSub string) bool {
+	n := len(lowerSub)
+	if n == 0 {
+		return true
+	}
+	first := lowerSub[0]
+	for i := 0; i+n <= len(s); i++ {
+		if lowerASCII(s[i]) != first {
+			continue
+		}
+		j := 1
+		for j < n && lowerASCII(s[i+j]) == lowerSub[j] {
+			j++
+		}
+		if j == n {
+			return true
+		}
+	}
+	return false
+}
+
+func lowerASCII(c byte) byte {
+	if 'A' <= c && c <= 'Z' {
+		return c + ('a' - 'A')
+	}
+	return c
+}

@@ -1,0 +1,103 @@
+package tracker
+
+import (
+	"slices"
+	"strings"
+	"time"
+	"unicode/utf8"
+
+	json "github.com/goccy/go-json"
+)
+
+// Layouts of the usage file's times, local time without a zone as the
+// original writes them (Python's datetime.now().isoformat()).
+const (
+	// TimestampLayout is the layout of a session's timestamp and of
+	// last_updated: ISO 8601 with microseconds.
+	TimestampLayout = "2006-01-02T15:04:05.000000"
+	// DayLayout is the layout of daily_totals keys.
+	DayLayout = "2006-01-02"
+)
+
+// emptyMetadata is the metadata of a record without any. It is shared:
+// Session.Metadata bytes are never written to.
+var emptyMetadata = json.RawMessage("{}")
+
+// NewSession turns a record into a session of the usage file and returns the
+// day ("YYYY-MM-DD") whose daily total it counts in. The timestamp is
+// formatted in loc (nil: time.Local); a zero timestamp means now. An empty
+// provider is detected from the model, an empty operation is "chat";
+// total_tokens is input + output. Invalid UTF-8 in Model, Provider or
+// Operation is replaced by U+FFFD (Validate does not check them), so that the
+// session and its breakdown keys are exactly what the file holds. Metadata is encoded as a JSON object of
+// strings with sorted keys ({} when there is none).
+//
+// NewSession does not validate r: call r.Validate first.
+func NewSession(r *Record, loc *time.Location) (s Session, day string) {
+	if loc == nil {
+		loc = time.Local
+	}
+	t := r.Timestamp
+	if t.IsZero() {
+		t = time.Now()
+	}
+	var buf [40]byte
+	ts := string(t.In(loc).AppendFormat(buf[:0], TimestampLayout))
+	day = ts
+	if i := strings.IndexByte(ts, 'T'); i >= 0 {
+		day = ts[:i]
+	}
+	s = Session{
+		Timestamp:    ts,
+		Model:        validUTF8(r.Model),
+		Provider:     validUTF8(r.Provider),
+		InputTokens:  r.InputTokens,
+		OutputTokens: r.OutputTokens,
+		TotalTokens:  r.InputTokens + r.OutputTokens,
+		CostUSD:      r.CostUSD,
+		LatencyMS:    r.LatencyMS,
+		Operation:    validUTF8(r.Operation),
+		Metadata:     encodeMetadata(r.Metadata),
+	}
+	if s.Provider == "" {
+		s.Provider = DetectProvider(s.Model)
+	}
+	if s.Operation == "" {
+		s.Operation = "chat"
+	}
+	return s, day
+}
+
+// validUTF8 returns s with each run of invalid UTF-8 replaced by U+FFFD; it
+// allocates only if there is any.
+func validUTF8(s string) string {
+	if utf8.ValidString(s) {
+		return s
+	}
+	return strings.ToValidUTF8(s, "\uFFFD")
+}
+
+// encodeMetadata encodes m as a compact JSON object with sorted keys.
+func encodeMetadata(m map[string]string) json.RawMessage {
+	if len(m) == 0 {
+		return emptyMetadata
+	}
+	keys := make([]string, 0, len(m))
+	size := 2
+	for k, v := range m {
+		keys = append(keys, k)
+		size += len(k) + len(v) + 6
+	}
+	slices.Sort(keys)
+	b := make([]byte, 0, size)
+	b = append(b, '{')
+	for i, k := range keys {
+		if i > 0 {
+			b = append(b, ',')
+		}
+		b = appendJSONString(b, k)
+		b = append(b, ':')
+		b = appendJSONString(b, m[k])
+	}
+	return append(b, '}')
+}

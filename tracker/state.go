@@ -1,0 +1,387 @@
+package tracker
+
+import (
+	"errors"
+	"fmt"
+	"io/fs"
+	"os"
+	"path/filepath"
+	"strconv"
+	"strings"
+	"sync"
+	"time"
+
+	"github.com/gofrs/flock"
+	"go.uber.org/atomic"
+
+	"github.com/usagering/usagering/flusher"
+)
+
+// state is the asynchronous tracker's flusher.Sink: what has been folded
+// from the ring, and what the file holds.
+//
+// The document the tracker stands for is base ⊕ delta: base is the file's
+// content as last read or written by us, delta what was folded since our
+// last successful persist. Persist re-reads base if another process (or
+// tracker) wrote the file since, adds delta, writes, and only then makes the
+// result the new base and empties delta; a failed persist leaves both as
+// they were, so nothing is counted twice or lost.
+//
+// Fold and Persist run on the flusher's goroutine only. Queries run on any
+// goroutine and read base and delta under mu; the flusher's goroutine
+// takes mu to change them (it reads them without mu, being their only
+// writer).
+type state struct {
+	cfg  config
+	path string
+	lock *flock.Flock        // cross-process lock on <path>.lock, held around load and persist
+	file *flusher.AtomicFile // opened under lock (see openFile); flusher goroutine only
+
+	mu    sync.RWMutex
+	base  *Document // guarded by mu; nil until the file could be read
+	delta delta     // guarded by mu
+
+	// Flusher goroutine only.
+	lastWrite fs.FileInfo // the file as we last read or wrote it; nil: re-read before writing
+	buf       []byte      // encoding buffer, reused
+	day       dayCache
+	provider  providerCache
+	stamp     *stampClock // the tracker's record clock, resynced at each persist; nil with WithClock
+
+	recoveries     atomic.Int64 // corruption recoveries (load on New or on persist)
+	fallbackWrites atomic.Int64
+	lost           atomic.Int64 // records that reached no file at Close
+}
+
+// delta is what was folded since the last successful persist: exact
+// aggregates and the last maxSessions records, kept raw (formatting 1000
+// sessions at persist costs less than formatting every record at fold).
+type delta struct {
+	daily, models, providers buckets
+	recent                   []Record // circular, capacity maxSessions
+	next                     int      // where the next record goes in recent
+	count                    int      // records folded into this delta
+}
+
+// buckets is one breakdown of a delta. Folding a stream of records of one
+// model on one day hits the same three buckets over and over, so each
+// breakdown remembers its last key and bucket: a repeated key costs a string
+// comparison (usually of the same pointer), not a map lookup.
+type buckets struct {
+	m       map[string]*Totals
+	lastKey string
+	last    *Totals
+}
+
+func newBuckets() buckets { return buckets{m: map[string]*Totals{}} }
+
+func (b *buckets) add(k string, t Totals) {
+	if b.last == nil || k != b.lastKey {
+		b.last = b.m[k]
+		if b.last == nil {
+			b.last = new(Totals)
+			b.m[k] = b.last
+		}
+		b.lastKey = k
+	}
+	b.last.Add(t)
+}
+
+// get returns the bucket of k (zero if none).
+func (b *buckets) get(k string) Totals {
+	if t := b.m[k]; t != nil {
+		return *t
+	}
+	return Totals{}
+}
+
+// addTo adds every bucket into dst.
+func (b *buckets) addTo(dst map[string]Totals) {
+	for k, t := range b.m {
+		cur := dst[k]
+		cur.Add(*t)
+		dst[k] = cur
+	}
+}
+
+func (b *buckets) snapshot() map[string]Totals {
+	m := make(map[string]Totals, len(b.m))
+	b.addTo(m)
+	return m
+}
+
+func newDelta(maxSessions int) delta {
+	return delta{
+		daily:     newBuckets(),
+		models:    newBuckets(),
+		providers: newBuckets(),
+		recent:    make([]Record, 0, min(maxSessions, 1024)),
+	}
+}
+
+// add folds one record whose provider is resolved and whose day key is day.
+func (d *delta) add(r *Record, day string, maxSessions int) {
+	t := Totals{Tokens: r.InputTokens + r.OutputTokens, CostNanos: NanosFromUSD(r.CostUSD), Calls: 1}
+	d.daily.add(day, t)
+	d.models.add(r.Model, t)
+	d.providers.add(r.Provider, t)
+	if len(d.recent) < maxSessions {
+		d.recent = append(d.recent, *r)
+	} else {
+		d.recent[d.next] = *r
+		d.next = (d.next + 1) % maxSessions
+	}
+	d.count++
+}
+
+// document returns the delta as a Document to merge into a base: its
+// sessions in the order they were folded.
+func (d *delta) document(loc *time.Location) *Document {
+	doc := &Document{
+		Sessions:          make([]Session, 0, len(d.recent)),
+		DailyTotals:       d.daily.snapshot(),
+		ModelBreakdown:    d.models.snapshot(),
+		ProviderBreakdown: d.providers.snapshot(),
+	}
+	for i := range d.recent {
+		r := &d.recent[(d.next+i)%len(d.recent)]
+		s, _ := NewSession(r, loc)
+		doc.Sessions = append(doc.Sessions, s)
+	}
+	return doc
+}
+
+// dayCache remembers the day key of the last folded timestamp's day, so
+// folding a stream of records of one day formats no dates.
+type dayCache struct {
+	start, end time.Time
+	day        string
+}
+
+func (c *dayCache) key(t time.Time, loc *time.Location) string {
+	if !t.Before(c.start) && t.Before(c.end) {
+		return c.day
+	}
+	y, m, d := t.In(loc).Date()
+	c.start = time.Date(y, m, d, 0, 0, 0, 0, loc)
+	c.end = time.Date(y, m, d+1, 0, 0, 0, 0, loc)
+	c.day = c.start.Format(DayLayout)
+	return c.day
+}
+
+// providerCache remembers the provider detected for the last model.
+type providerCache struct{ model, provider string }
+
+func (c *providerCache) detect(model string) string {
+	if c.provider == "" || model != c.model {
+		c.model, c.provider = model, DetectProvider(model)
+	}
+	return c.provider
+}
+
+func newState(path string, cfg config) (*state, error) {
+	if path == "" {
+		return nil, fmt.Errorf("%w: empty path", ErrInvalidOption)
+	}
+	abs, err := filepath.Abs(path)
+	if err != nil {
+		return nil, fmt.Errorf("tracker: %w", err)
+	}
+	s := &state{
+		cfg:   cfg,
+		path:  abs,
+		lock:  flock.New(abs + ".lock"),
+		delta: newDelta(cfg.maxSessions),
+	}
+	return s, nil
+}
+
+// openFile opens the atomic file on first use. It must run under the lock:
+// opening removes stale temp files, which outside the lock could be the
+// live temp file of another process's write.
+func (s *state) openFile() error {
+	if s.file != nil {
+		return nil
+	}
+	f, err := flusher.OpenAtomicFile(s.path, flusher.FileOptions{NoSync: s.cfg.noSync, FS: s.cfg.fs})
+	if err != nil {
+		return fmt.Errorf("tracker: open %s: %w", s.path, err)
+	}
+	s.file = f
+	return nil
+}
+
+// load reads the file under the lock, as New does. A file that is not a
+// usage document is an error; any other failure (a directory at the path,
+// a missing or read-only directory) is left for persist to retry, since it
+// is a disk fault the user may clear while records keep coming.
+func (s *state) load() error {
+	err := s.withLock(func() error {
+		if err := s.openFile(); err != nil {
+			return err
+		}
+		return s.refresh()
+	})
+	if errors.Is(err, ErrForeignFile) {
+		return err
+	}
+	return nil
+}
+
+func (s *state) withLock(fn func() error) error {
+	if err := s.lock.Lock(); err != nil {
+		return fmt.Errorf("tracker: lock %s: %w", s.lock.Path(), err)
+	}
+	err := fn()
+	if uerr := s.lock.Unlock(); uerr != nil && err == nil {
+		err = fmt.Errorf("tracker: unlock %s: %w", s.lock.Path(), uerr)
+	}
+	return err
+}
+
+// refresh re-reads the file into base unless it is still what we last read
+// or wrote. Called with the lock held, on the flusher's goroutine (or
+// before it starts).
+//
+// If the file has disappeared since we read it, base is kept: it is the
+// best knowledge of the file's content, and a vanished file (an operator
+// moving it away to clear a fault, say) must not cost the records in it.
+func (s *state) refresh() error {
+	fi, err := os.Stat(s.path)
+	switch {
+	case err == nil && s.lastWrite != nil && sameVersion(fi, s.lastWrite):
+		return nil
+	case errors.Is(err, fs.ErrNotExist) && s.base != nil:
+		s.lastWrite = nil
+		return nil
+	}
+	res, err := LoadDocument(s.path, s.cfg.clock())
+	if err != nil {
+		return err
+	}
+	s.recoveries.Add(int64(res.Recoveries))
+	// Other writers write under the lock we hold: this stat shows the
+	// version just read (nil if there is no file yet: re-read next time).
+	s.lastWrite, _ = os.Stat(s.path)
+	s.mu.Lock()
+	s.base = res.Doc
+	s.mu.Unlock()
+	return nil
+}
+
+// sameVersion reports whether two stats of the path show the same version
+// of the file. Every write replaces the file by a rename, so a new version
+// is a new inode; size and modification time guard against inode reuse.
+func sameVersion(a, b fs.FileInfo) bool {
+	return os.SameFile(a, b) && a.Size() == b.Size() && a.ModTime().Equal(b.ModTime())
+}
+
+// Fold implements flusher.Sink.
+func (s *state) Fold(batch []Record) {
+	s.mu.Lock()
+	for i := range batch {
+		r := &batch[i]
+		if r.Provider == "" {
+			r.Provider = s.provider.detect(r.Model)
+		}
+		s.delta.add(r, s.day.key(r.Timestamp, s.cfg.loc), s.cfg.maxSessions)
+	}
+	s.mu.Unlock()
+}
+
+// Persist implements flusher.Sink: under the cross-process lock, bring base
+// up to date with the file, write base ⊕ delta, and make it the new base.
+func (s *state) Persist() error {
+	if s.stamp != nil {
+		s.stamp.resync()
+	}
+	return s.withLock(func() error {
+		if err := s.openFile(); err != nil {
+			return err
+		}
+		if err := s.refresh(); err != nil {
+			return err
+		}
+		doc := s.merged()
+		var err error
+		s.buf, err = doc.AppendJSON(s.buf[:0])
+		if err != nil {
+			return fmt.Errorf("tracker: encode %s: %w", s.path, err)
+		}
+		err = s.file.Replace(s.buf)
+		// A failed directory fsync comes after the rename: the file holds
+		// doc already, so doc is the new base and delta is spent (merging
+		// it again would count it twice). The error still fails this
+		// persist, and the retry rewrites the same content durably.
+		var step *flusher.StepError
+		if err == nil || errors.As(err, &step) && step.Step == flusher.StepSyncDir {
+			s.lastWrite, _ = os.Stat(s.path)
+			s.mu.Lock()
+			s.base = doc
+			s.delta = newDelta(s.cfg.maxSessions)
+			s.mu.Unlock()
+		}
+		if err != nil {
+			return fmt.Errorf("tracker: write %s: %w", s.path, err)
+		}
+		return nil
+	})
+}
+
+// merged returns a new document: base (or an empty one) ⊕ delta, stamped
+// now. Called on the flusher's goroutine (or after it stopped).
+func (s *state) merged() *Document {
+	var doc *Document
+	if s.base != nil {
+		doc = s.base.Clone()
+	} else {
+		doc = NewDocument()
+	}
+	doc.Merge(s.delta.document(s.cfg.loc), s.cfg.maxSessions)
+	doc.LastUpdated = s.cfg.clock().In(s.cfg.loc).Format(TimestampLayout)
+	return doc
+}
+
+// FallbackError is Close's error when the usage file could not be written:
+// Err is the last persist error, Path where the data went instead (the
+// backup or an emergency file), or "" if no file could be written and
+// Records records were lost.
+type FallbackError struct {
+	Path    string
+	Records int
+	Err     error
+}
+
+func (e *FallbackError) Error() string {
+	if e.Path == "" {
+		return fmt.Sprintf("tracker: could not persist; %d records lost: %v", e.Records, e.Err)
+	}
+	return fmt.Sprintf("tracker: could not persist the usage file (%v); %d unpersisted records saved in %s", e.Err, e.Records, e.Path)
+}
+
+func (e *FallbackError) Unwrap() error { return e.Err }
+
+// fallback writes base ⊕ delta where it can, as the original does: the
+// backup file, then usage.emergency.<unix>.json beside the usage file, then
+// the same name in the system's temporary directory. Called by Close after
+// the flusher's goroutine has stopped.
+func (s *state) fallback(persistErr error) error {
+	pending := s.delta.count
+	data, err := s.merged().AppendJSON(nil)
+	if err != nil {
+		s.lost.Add(int64(pending))
+		return &FallbackError{Records: pending, Err: errors.Join(persistErr, err)}
+	}
+	name := strings.TrimSuffix(filepath.Base(s.path), ".json") + ".emergency." + strconv.FormatInt(s.cfg.clock().Unix(), 10) + ".json"
+	errs := []error{persistErr}
+	for _, p := range []string{flusher.BackupPath(s.path), filepath.Join(filepath.Dir(s.path), name), filepath.Join(os.TempDir(), name)} {
+		err := flusher.WriteFileAtomic(p, data, flusher.FileOptions{NoSync: s.cfg.noSync})
+		if err == nil {
+			s.fallbackWrites.Inc()
+			return &FallbackError{Path: p, Records: pending, Err: persistErr}
+		}
+		errs = append(errs, err)
+	}
+	s.lost.Add(int64(pending))
+	return &FallbackError{Records: pending, Err: errors.Join(errs...)}
+}
