@@ -8,7 +8,6 @@ import (
 	"slices"
 	"strconv"
 	"strings"
-	"unicode/utf16"
 	"unicode/utf8"
 
 	json "github.com/goccy/go-json"
@@ -656,60 +655,3 @@ func extraError(extra map[string]json.RawMessage, err error) error {
 	return fmt.Errorf("tracker: encode: %w", err)
 }
 
-const hexDigits = "0123456789abcdef"
-
-// appendJSONString appends s as a JSON string the way Python's json module
-// writes it with ensure_ascii=True (NewSession's metadata uses it): \" \\ \n \r \t \b \f, other control
-// characters, DEL and every non-ASCII rune as \uXXXX (surrogate pairs above
-// U+FFFF). Invalid UTF-8 becomes \ufffd.
-func appendJSONString(dst []byte, s string) []byte {
-	dst = append(dst, '"')
-	start := 0
-	for i := 0; i < len(s); {
-		c := s[i]
-		if c < utf8.RuneSelf {
-			if c >= 0x20 && c != '"' && c != '\\' && c != 0x7f {
-				i++
-				continue
-			}
-			dst = append(dst, s[start:i]...)
-			switch c {
-			case '"':
-				dst = append(dst, `\"`...)
-			case '\\':
-				dst = append(dst, `\\`...)
-			case '\n':
-				dst = append(dst, `\n`...)
-			case '\r':
-				dst = append(dst, `\r`...)
-			case '\t':
-				dst = append(dst, `\t`...)
-			case '\b':
-				dst = append(dst, `\b`...)
-			case '\f':
-				dst = append(dst, `\f`...)
-			default:
-				dst = appendU4(dst, rune(c))
-			}
-			i++
-			start = i
-			continue
-		}
-		dst = append(dst, s[start:i]...)
-		r, size := utf8.DecodeRuneInString(s[i:])
-		if r >= 0x10000 {
-			r1, r2 := utf16.EncodeRune(r)
-			dst = appendU4(appendU4(dst, r1), r2)
-		} else {
-			dst = appendU4(dst, r) // RuneError for invalid bytes: \ufffd
-		}
-		i += size
-		start = i
-	}
-	dst = append(dst, s[start:]...)
-	return append(dst, '"')
-}
-
-func appendU4(dst []byte, r rune) []byte {
-	return append(dst, '\\', 'u', hexDigits[r>>12&0xf], hexDigits[r>>8&0xf], hexDigits[r>>4&0xf], hexDigits[r&0xf])
-}

@@ -9,17 +9,24 @@ import (
 	json "github.com/goccy/go-json"
 )
 
-func TestAppendJSONStringLikePython(t *testing.T) {
-	in := "a\"b\\c\n\r\t\b\f\x01\x1f\x7f é 测 😀 \u2028 </script>"
-	want := `"a\"b\\c\n\r\t\b\f\u0001\u001f\u007f \u00e9 \u6d4b \ud83d\ude00 \u2028 </script>"`
-	if got := string(appendJSONString(nil, in)); got != want {
-		t.Errorf("got  %s\nwant %s", got, want)
+// TestMetadataEncoding: session metadata is a compact JSON object with
+// sorted keys; invalid UTF-8 becomes U+FFFD; no metadata is {}.
+func TestMetadataEncoding(t *testing.T) {
+	got := string(encodeMetadata(map[string]string{"z": "1", "a": "x\"y", "m": "ok\xffend"}))
+	want := `{"a":"x\"y","m":"ok\ufffdend","z":"1"}`
+	var gotTree, wantTree map[string]string
+	if err := json.Unmarshal([]byte(got), &gotTree); err != nil {
+		t.Fatalf("%s: %v", got, err)
 	}
-	if got := string(appendJSONString(nil, "ok\xffend")); got != `"ok\ufffdend"` {
-		t.Errorf("invalid UTF-8: got %s", got)
+	json.Unmarshal([]byte(want), &wantTree)
+	if len(gotTree) != 3 || gotTree["a"] != wantTree["a"] || gotTree["m"] != wantTree["m"] || gotTree["z"] != "1" {
+		t.Fatalf("metadata %s, want %s", got, want)
 	}
-	if got := string(appendJSONString(nil, "")); got != `""` {
-		t.Errorf("empty: got %s", got)
+	if strings.Index(got, `"a"`) > strings.Index(got, `"m"`) || strings.Index(got, `"m"`) > strings.Index(got, `"z"`) {
+		t.Fatalf("keys not sorted: %s", got)
+	}
+	if got := string(encodeMetadata(nil)); got != "{}" {
+		t.Fatalf("nil metadata encodes as %s, want {}", got)
 	}
 }
 

@@ -1,7 +1,6 @@
 package tracker
 
 import (
-	"slices"
 	"strings"
 	"time"
 	"unicode/utf8"
@@ -77,27 +76,16 @@ func validUTF8(s string) string {
 	return strings.ToValidUTF8(s, "\uFFFD")
 }
 
-// encodeMetadata encodes m as a compact JSON object with sorted keys.
+// encodeMetadata encodes m as a compact JSON object with sorted keys
+// (goccy/go-json sorts map keys, as encoding/json does).
 func encodeMetadata(m map[string]string) json.RawMessage {
 	if len(m) == 0 {
 		return emptyMetadata
 	}
-	keys := make([]string, 0, len(m))
-	size := 2
-	for k, v := range m {
-		keys = append(keys, k)
-		size += len(k) + len(v) + 6
+	b, err := json.Marshal(m)
+	if err != nil {
+		// A map of strings always encodes; invalid UTF-8 becomes U+FFFD.
+		return emptyMetadata
 	}
-	slices.Sort(keys)
-	b := make([]byte, 0, size)
-	b = append(b, '{')
-	for i, k := range keys {
-		if i > 0 {
-			b = append(b, ',')
-		}
-		b = appendJSONString(b, k)
-		b = append(b, ':')
-		b = appendJSONString(b, m[k])
-	}
-	return append(b, '}')
+	return b
 }

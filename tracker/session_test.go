@@ -33,7 +33,7 @@ func TestNewSession(t *testing.T) {
 	if day != "2026-11-27" {
 		t.Errorf("day = %q, want the local date 2026-11-27", day)
 	}
-	if wantMeta := `{"a":"first","z":"last","\u00e9":"\"q\""}`; gotMeta != wantMeta {
+	if wantMeta := `{"a":"first","z":"last","é":"\"q\""}`; gotMeta != wantMeta {
 		t.Errorf("metadata = %s, want %s", gotMeta, wantMeta)
 	}
 
