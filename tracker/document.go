@@ -654,4 +654,3 @@ func extraError(extra map[string]json.RawMessage, err error) error {
 	}
 	return fmt.Errorf("tracker: encode: %w", err)
 }
-

@@ -1,0 +1,215 @@
+package main
+
+import (
+	"errors"
+	"flag"
+	"fmt"
+	"io"
+	"math"
+	"slices"
+	"strings"
+	"time"
+)
+
+// The scenarios, in the order they run.
+var allScenarios = []string{"latency", "streaming", "throughput", "concurrent", "queues", "io"}
+
+// sweepGoroutines are the goroutine counts of the concurrent sweep.
+var sweepGoroutines = []int{1, 2, 4, 8, 16, 64}
+
+// queueProducers are the producer counts of the queues scenario.
+var queueProducers = []int{1, 4, 16, 64}
+
+// config is a validated command line.
+type config struct {
+	out          string
+	scenarios    []string // a subset of allScenarios, in their order
+	calls        int      // async latency calls
+	syncCalls    int      // sync latency calls
+	chunks       int      // streaming chunks, both sides
+	duration     time.Duration
+	threads      int // the original's concurrent scenario
+	perThread    int // its calls per thread; also the sync sweep's
+	sweepCalls   int // async calls per goroutine in the sweep
+	queueItems   int // items per queues run (all producers together)
+	rate         float64
+	quick        bool
+	strict       bool
+	seedDefaults bool
+	noSync       bool
+}
+
+// errUsage marks a command line error: exit status 2.
+var errUsage = errors.New("usage")
+
+const usageHead = `usage: bench [flags]
+
+Runs the original UsageTracker benchmark suite against usagering, the
+synchronous baseline (tracker.NewSync: read, parse, write the whole file per
+call) and the asynchronous tracker (tracker.New) side by side in one run, plus
+a concurrency sweep, a queue comparison (ring vs chan vs mutex) and an I/O
+count. Every async (and sync) run is checked afterwards against the file it
+wrote: any lost or altered record makes the run exit 1.
+
+Output (in -out): benchmark_results.json (the original's keys plus ours),
+one .hgrm per histogram (microseconds), latency.svg and latency.png, and the
+usage files of each scenario (sync_latency.json, async_latency.json, ...).
+
+Exit status: 0 ok; 1 an honesty check failed, a scenario failed, or (with
+-strict) a success criterion failed; 2 bad command line.
+
+Flags:
+`
+
+const usageTail = `
+Defaults by mode (an explicit flag always wins):
+                             default           -quick   -seed-defaults
+  -calls (async)           1,000,000          100,000              100
+  sync latency calls  min(calls, 1000)  min(calls, 200)   calls (so 100)
+  -chunks                      1,000              200              100
+  -duration                       5s               1s               5s
+  -sweep-calls                20,000            2,000           20,000
+  -queue-items             1,000,000          100,000        1,000,000
+
+throughput: calls_per_second counts persisted records only. Sync: calls that
+returned (each wrote the file) / window. Async: records persisted (Stats, and
+verified in the file) / (window + Close), Close being what persists the rest;
+enqueue_calls_per_second is accepted / window.
+
+-rate N paces the latency and concurrent scenarios (both sides) open-loop at
+N calls per second in total, split evenly across the goroutines (each gets
+N/g, starts staggered); latency is measured from each call's intended start,
+which corrects coordinated omission. A rate above what a side sustains makes
+its latencies grow with the run's length: that is the point.
+`
+
+// parseFlags parses args. Errors wrap errUsage; -h gives flag.ErrHelp.
+func parseFlags(args []string, stderr io.Writer) (*config, error) {
+	fs := flag.NewFlagSet("bench", flag.ContinueOnError)
+	fs.SetOutput(stderr)
+	fs.Usage = func() {
+		fmt.Fprint(stderr, usageHead)
+		fs.PrintDefaults()
+		fmt.Fprint(stderr, usageTail)
+	}
+	out := fs.String("out", "bench-out", "output `dir`ectory")
+	scen := fs.String("scenarios", strings.Join(allScenarios, ","), "comma-separated `list` of scenarios to run: "+strings.Join(allScenarios, ", "))
+	calls := fs.Int("calls", 1_000_000, "`N` async record-latency calls (sync: min(N, 1000); see below)")
+	chunks := fs.Int("chunks", 1000, "`N` streaming chunks per side")
+	duration := fs.Duration("duration", 5*time.Second, "throughput window per side")
+	threads := fs.Int("threads", 5, "goroutines of the original concurrent scenario")
+	perThread := fs.Int("calls-per-thread", 20, "calls per goroutine of the original concurrent scenario and of the sync sweep")
+	sweepCalls := fs.Int("sweep-calls", 20_000, "async calls per goroutine in the concurrent sweep (1, 2, 4, 8, 16, 64 goroutines)")
+	queueItems := fs.Int("queue-items", 1_000_000, "items per queues run (ring, chan, mutex × 1, 4, 16, 64 producers), all producers together")
+	rate := fs.Float64("rate", 0, "open-loop pacing: `calls/s` in total, split evenly across goroutines (latency and concurrent scenarios; 0 = closed loop)")
+	quick := fs.Bool("quick", false, "short run (about 15 s): see the table below")
+	strict := fs.Bool("strict", false, "exit 1 if any success criterion fails")
+	seed := fs.Bool("seed-defaults", false, "the original's exact parameters: 100 latency calls per side, 100 chunks, 5 s, 5 × 20")
+	noSync := fs.Bool("nosync", false, "skip fsync in both trackers (default: durable, file and directory fsynced)")
+
+	if err := fs.Parse(args); err != nil {
+		if errors.Is(err, flag.ErrHelp) {
+			return nil, err
+		}
+		return nil, fmt.Errorf("%w: %w", errUsage, err) // the flag package printed it
+	}
+	bad := func(format string, a ...any) (*config, error) {
+		msg := fmt.Sprintf(format, a...)
+		fmt.Fprintln(stderr, "bench:", msg)
+		fs.Usage()
+		return nil, fmt.Errorf("%w: %s", errUsage, msg)
+	}
+	if fs.NArg() > 0 {
+		return bad("unexpected arguments: %q", fs.Args())
+	}
+	set := map[string]bool{}
+	fs.Visit(func(f *flag.Flag) { set[f.Name] = true })
+
+	c := &config{
+		out: *out, calls: *calls, chunks: *chunks, duration: *duration,
+		threads: *threads, perThread: *perThread, sweepCalls: *sweepCalls, queueItems: *queueItems,
+		rate: *rate, quick: *quick, strict: *strict, seedDefaults: *seed, noSync: *noSync,
+	}
+	// Mode defaults for what was not given explicitly.
+	syncCap := 1000
+	if c.quick {
+		syncCap = 200
+		if !set["calls"] {
+			c.calls = 100_000
+		}
+		if !set["chunks"] {
+			c.chunks = 200
+		}
+		if !set["duration"] {
+			c.duration = time.Second
+		}
+		if !set["sweep-calls"] {
+			c.sweepCalls = 2_000
+		}
+		if !set["queue-items"] {
+			c.queueItems = 100_000
+		}
+	}
+	if c.seedDefaults {
+		if !set["calls"] {
+			c.calls = 100
+		}
+		if !set["chunks"] {
+			c.chunks = 100
+		}
+	}
+	for _, v := range []struct {
+		name string
+		n    int64
+	}{
+		{"calls", int64(c.calls)}, {"chunks", int64(c.chunks)}, {"threads", int64(c.threads)},
+		{"calls-per-thread", int64(c.perThread)}, {"sweep-calls", int64(c.sweepCalls)},
+		{"queue-items", int64(c.queueItems)}, {"duration", int64(c.duration)},
+	} {
+		if v.n <= 0 {
+			return bad("-%s must be positive, got %d", v.name, v.n)
+		}
+	}
+	if c.rate < 0 || math.IsNaN(c.rate) || math.IsInf(c.rate, 0) {
+		return bad("-rate must be a finite number >= 0, got %v", c.rate)
+	}
+	if c.out == "" {
+		return bad("-out must not be empty")
+	}
+	c.syncCalls = min(c.calls, syncCap)
+	if c.seedDefaults {
+		c.syncCalls = c.calls
+	}
+	for _, s := range strings.Split(*scen, ",") {
+		s = strings.TrimSpace(s)
+		switch {
+		case s == "":
+		case !slices.Contains(allScenarios, s):
+			return bad("unknown scenario %q (want some of %s)", s, strings.Join(allScenarios, ","))
+		case !slices.Contains(c.scenarios, s):
+			c.scenarios = append(c.scenarios, s)
+		}
+	}
+	if len(c.scenarios) == 0 {
+		return bad("-scenarios: no scenario given")
+	}
+	slices.SortFunc(c.scenarios, func(a, b string) int {
+		return slices.Index(allScenarios, a) - slices.Index(allScenarios, b)
+	})
+	return c, nil
+}
+
+// mode describes the parameter set for the report.
+func (c *config) mode() string {
+	var m []string
+	if c.seedDefaults {
+		m = append(m, "seed-defaults")
+	}
+	if c.quick {
+		m = append(m, "quick")
+	}
+	if len(m) == 0 {
+		return "default"
+	}
+	return strings.Join(m, "+")
+}

@@ -1,0 +1,154 @@
+package main
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"slices"
+
+	"github.com/usagering/usagering/harness"
+	"github.com/usagering/usagering/tracker"
+)
+
+// latency is the original's record-latency scenario: one goroutine calls
+// Record in a loop (closed, or paced with -rate), each call timed into a
+// histogram; sync min(calls, 1000) calls, async -calls calls. The async
+// side then also times a tight loop of as many calls with two clock reads
+// in all (harness.LoopMean), the mean without the clock's cost.
+func (b *bench) latency() error {
+	c := b.cfg
+	b.section(fmt.Sprintf("1. Record latency: %s, each call timed (sync %d calls, async %d calls)", b.loopMode(), c.syncCalls, c.calls))
+	res := &latencyResult{}
+	var errs []error
+	for _, sd := range []struct {
+		name string
+		n    int
+		dst  *latencySide
+	}{{"sync", c.syncCalls, &res.Sync}, {"async", c.calls, &res.Async}} {
+		b.prog.logf("latency: %s, %d calls", sd.name, sd.n)
+		ls, err := b.latencySide(sd.name, sd.n)
+		*sd.dst = ls
+		errs = append(errs, err)
+	}
+	s, a := res.Sync, res.Async
+	res.Improvement = latencyImprovement{
+		SpeedupMean: ratio(s.MeanMS, a.MeanMS), SpeedupMedian: ratio(s.MedianMS, a.MedianMS),
+		SpeedupP95: ratio(s.P95MS, a.P95MS), SpeedupP99: ratio(s.P99MS, a.P99MS),
+		SpeedupP999: ratio(s.P999MS, a.P999MS), SpeedupMax: ratio(s.MaxMS, a.MaxMS),
+	}
+	if c.rate > 0 {
+		// The floor of paced figures on this machine: the same pacer and
+		// clock around an empty call.
+		b.prog.logf("latency: paced no-op floor, %d calls", c.calls)
+		h := harness.NewHistogram()
+		b.keep("latency_paced_noop", h)
+		p := b.pacerFor(0, 1, harness.Now())
+		for range c.calls {
+			start := p.Next()
+			h.Record(harness.Now() - start)
+		}
+		floor := statsOf(h.Summary())
+		res.PacedFloor = &floor
+	}
+	b.res.Latency = res
+	b.printLatency(res)
+	return errors.Join(errs...)
+}
+
+func (b *bench) latencySide(name string, n int) (latencySide, error) {
+	s, err := b.open(name, name+"_latency.json")
+	if err != nil {
+		return latencySide{}, err
+	}
+	h := harness.NewHistogram()
+	b.keep("latency_"+name, h)
+	var t tally
+	loopErr := callLoop(s.rec, b.wl, 0, n, h, b.pacerFor(0, 1, harness.Now()), &t)
+	ls := latencySide{latencyStats: statsOf(h.Summary()), Mode: b.loopMode(), File: s.name + "_latency.json"}
+	if at := s.async; at != nil && loopErr == nil {
+		var err error
+		ls.LoopMeanNs, err = b.loopMean(at, n, n, &t)
+		ls.LoopMeanCalls = int64(n)
+		if err == nil {
+			// Below capacity, with the ring drained first: the cost of a
+			// call that finds room, without waiting for the flusher.
+			ls.LoopMeanUnsaturatedNs, ls.LoopMeanUnsaturatedMinNs, err = b.unsaturatedLoopMean(at, 2*n, &t)
+		}
+		loopErr = err
+	}
+	exp := t.expected(b.wl)
+	ls.TotalCalls = exp.total.Calls
+	_, hc, closeErr := b.finish("latency", s, exp)
+	ls.PersistedCalls = hc.Persisted.Calls
+	ls.Flushes = ls.TotalCalls // sync: one file write per call (counted in io)
+	if hc.Stats != nil {
+		ls.Flushes = hc.Stats.TotalFlushes
+		b.asyncIO = append(b.asyncIO, ioAsyncRun{
+			Run: "latency", Records: ls.TotalCalls, Flushes: ls.Flushes,
+			Method: "Stats().TotalFlushes after Close",
+		})
+	}
+	return ls, errors.Join(loopErr, closeErr)
+}
+
+// loopMode names how calls are issued: closed loop, or paced.
+func (b *bench) loopMode() string {
+	if b.cfg.rate > 0 {
+		return fmt.Sprintf("open loop at %g calls/s in total", b.cfg.rate)
+	}
+	return "closed loop"
+}
+
+// ratio is a/b, or 0 when b is not positive.
+func ratio(a, b float64) float64 {
+	if b <= 0 {
+		return 0
+	}
+	return a / b
+}
+
+// loopMean times n back-to-back calls of at.Record as one (records from
+// index off on) and returns the mean per call.
+func (b *bench) loopMean(at *tracker.Tracker, off, n int, t *tally) (float64, error) {
+	wl, i, failed := b.wl, off, 0
+	mean := harness.LoopMean(n, func() {
+		if at.Record(*wl.rec(i)) != nil {
+			failed++
+		}
+		i++
+	})
+	if failed > 0 {
+		return 0, fmt.Errorf("loop mean: %d of %d calls failed", failed, n)
+	}
+	for j := off; j < off+n; j++ {
+		t.add(j)
+	}
+	return mean, nil
+}
+
+// Unsaturated loop means: rounds of half the ring's capacity, each after a
+// Flush, so the producer never finds the ring full.
+const (
+	unsaturatedRounds = 15
+	unsaturatedCalls  = tracker.DefaultCapacity / 2
+)
+
+// unsaturatedLoopMean returns the median and the minimum over
+// unsaturatedRounds of the loop mean of unsaturatedCalls calls, each round
+// starting on a flushed tracker.
+func (b *bench) unsaturatedLoopMean(at *tracker.Tracker, off int, t *tally) (median, minimum float64, err error) {
+	means := make([]float64, 0, unsaturatedRounds)
+	for range unsaturatedRounds {
+		if err := at.Flush(context.Background()); err != nil {
+			return 0, 0, err
+		}
+		m, err := b.loopMean(at, off, unsaturatedCalls, t)
+		if err != nil {
+			return 0, 0, err
+		}
+		means = append(means, m)
+		off += unsaturatedCalls
+	}
+	slices.Sort(means)
+	return means[len(means)/2], means[0], nil
+}

@@ -1,0 +1,401 @@
+package main
+
+import (
+	"bytes"
+	"os"
+	"path/filepath"
+	"strings"
+	"sync"
+	"testing"
+
+	json "github.com/goccy/go-json"
+
+	"github.com/usagering/usagering/harness"
+	"github.com/usagering/usagering/tracker"
+)
+
+// quick is one end-to-end run shared by the tests that inspect its output:
+// -quick, or smaller still under -short.
+var quick struct {
+	once           sync.Once
+	dir            string
+	code           int
+	stdout, stderr string
+}
+
+func quickRun(t *testing.T) (dir, stdout string) {
+	t.Helper()
+	quick.once.Do(func() {
+		d, err := os.MkdirTemp("", "bench-test-")
+		if err != nil {
+			t.Fatal(err)
+		}
+		quick.dir = filepath.Join(d, "out")
+		args := []string{"-quick", "-out", quick.dir}
+		if testing.Short() {
+			args = append(args, "-calls", "20000", "-chunks", "50", "-duration", "200ms",
+				"-calls-per-thread", "5", "-sweep-calls", "500", "-queue-items", "20000")
+		}
+		var out, errOut bytes.Buffer
+		quick.code = run(args, &out, &errOut)
+		quick.stdout, quick.stderr = out.String(), errOut.String()
+	})
+	if quick.dir == "" {
+		t.Fatal("the quick run could not start")
+	}
+	if quick.code != 0 {
+		t.Fatalf("run: exit status %d\nstdout:\n%s\nstderr:\n%s", quick.code, quick.stdout, quick.stderr)
+	}
+	return quick.dir, quick.stdout
+}
+
+func TestMain(m *testing.M) {
+	code := m.Run()
+	if quick.dir != "" {
+		os.RemoveAll(filepath.Dir(quick.dir))
+	}
+	os.Exit(code)
+}
+
+func TestRunQuickEndToEnd(t *testing.T) {
+	dir, stdout := quickRun(t)
+
+	// Every scenario's honesty checks ran and passed.
+	checks := strings.Count(stdout, "honesty check: recorded ")
+	if want := 2 + 2 + 2 + 2*(1+len(sweepGoroutines)) + 3; checks != want {
+		t.Errorf("%d honesty check lines, want %d", checks, want)
+	}
+	if strings.Contains(stdout, "MISMATCH") {
+		t.Error("an honesty check failed")
+	}
+	for _, s := range []string{"SUMMARY REPORT", "OVERALL ASSESSMENT", "1. Record Latency:", "4. Concurrent Access:", "fsync ON"} {
+		if !strings.Contains(stdout, s) {
+			t.Errorf("stdout lacks %q", s)
+		}
+	}
+
+	// The original's files, written fresh and valid.
+	for _, side := range []string{"sync", "async"} {
+		for _, sc := range []string{"latency", "streaming", "throughput", "concurrent"} {
+			data, err := os.ReadFile(filepath.Join(dir, side+"_"+sc+".json"))
+			if err != nil {
+				t.Error(err)
+				continue
+			}
+			if _, err := tracker.ParseDocument(data); err != nil {
+				t.Errorf("%s_%s.json: %v", side, sc, err)
+			}
+		}
+	}
+
+	// .hgrm files parse and hold every value.
+	hgrms, _ := filepath.Glob(filepath.Join(dir, "*.hgrm"))
+	if want := 2 + 2 + 2 + 2*len(sweepGoroutines) + len(queueProducers)*len(harness.QueueKinds); len(hgrms) != want {
+		t.Errorf("%d .hgrm files, want %d", len(hgrms), want)
+	}
+	for _, name := range append(hgrms, filepath.Join(dir, "latency_sync.hgrm"), filepath.Join(dir, "queues_ring_p16.hgrm")) {
+		f, err := os.Open(name)
+		if err != nil {
+			t.Error(err)
+			continue
+		}
+		rows, err := harness.ParseHgrm(f)
+		f.Close()
+		if err != nil || len(rows) == 0 {
+			t.Errorf("%s: %d rows, %v", filepath.Base(name), len(rows), err)
+			continue
+		}
+		if last := rows[len(rows)-1]; last.Percentile != 1 || last.TotalCount <= 0 {
+			t.Errorf("%s: last row %+v", filepath.Base(name), last)
+		}
+	}
+
+	for _, name := range []string{"latency.svg", "latency.png"} {
+		if fi, err := os.Stat(filepath.Join(dir, name)); err != nil || fi.Size() == 0 {
+			t.Errorf("%s: missing or empty (%v)", name, err)
+		}
+	}
+	svg, _ := os.ReadFile(filepath.Join(dir, "latency.svg"))
+	for _, s := range []string{"<svg", "99.9%", "async Record", "mutex push, 16 producers"} {
+		if !bytes.Contains(svg, []byte(s)) {
+			t.Errorf("latency.svg lacks %q", s)
+		}
+	}
+}
+
+// TestResultsSchema checks benchmark_results.json: the original's keys and
+// field names, and ours, with their JSON types.
+func TestResultsSchema(t *testing.T) {
+	dir, _ := quickRun(t)
+	data, err := os.ReadFile(filepath.Join(dir, "benchmark_results.json"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	var doc map[string]any
+	if err := json.Unmarshal(data, &doc); err != nil {
+		t.Fatal(err)
+	}
+	get := func(path string) any {
+		var v any = doc
+		for _, k := range strings.Split(path, ".") {
+			m, ok := v.(map[string]any)
+			if !ok {
+				t.Errorf("%s: %q is not inside an object", path, k)
+				return nil
+			}
+			if v, ok = m[k]; !ok {
+				t.Errorf("%s: no key %q", path, k)
+				return nil
+			}
+		}
+		return v
+	}
+	number := func(path string) float64 {
+		f, ok := get(path).(float64)
+		if !ok {
+			t.Errorf("%s: %T, want a number", path, get(path))
+		}
+		return f
+	}
+	for _, side := range []string{"sync", "async"} {
+		for _, f := range []string{"mean_ms", "median_ms", "min_ms", "max_ms", "p95_ms", "p99_ms", "stdev_ms", "p999_ms", "p9999_ms", "count", "total_calls", "persisted_calls"} {
+			number("latency." + side + "." + f)
+		}
+		for _, f := range []string{"total_ms", "mean_per_chunk_ms", "max_stutter_ms", "stutters_over_10ms", "stutters_over_1ms", "persisted_calls"} {
+			number("streaming." + side + "." + f)
+		}
+		for _, f := range []string{"total_calls", "calls_per_second", "persisted_calls", "enqueue_calls_per_second", "duration_s"} {
+			if number("throughput."+side+"."+f) <= 0 {
+				t.Errorf("throughput.%s.%s is not positive", side, f)
+			}
+		}
+		for _, f := range []string{"total_ms", "mean_ms", "max_ms", "p99_ms", "p999_ms", "total_calls", "num_threads", "calls_per_thread"} {
+			number("concurrent." + side + "." + f)
+		}
+		if a, c := number("throughput."+side+".persisted_calls"), number("throughput."+side+".total_calls"); a != c {
+			t.Errorf("throughput.%s: persisted %v of %v calls", side, a, c)
+		}
+	}
+	for _, f := range []string{"latency.improvement.speedup_mean", "latency.improvement.speedup_p95",
+		"streaming.improvement.speedup_total", "throughput.improvement.throughput_increase",
+		"concurrent.improvement.speedup_total"} {
+		if number(f) <= 0 {
+			t.Errorf("%s is not positive", f)
+		}
+	}
+	if sweep, ok := get("concurrent.sweep").([]any); !ok || len(sweep) != len(sweepGoroutines) {
+		t.Errorf("concurrent.sweep: %v", get("concurrent.sweep"))
+	}
+	if runs, ok := get("queues.runs").([]any); !ok || len(runs) != len(queueProducers)*len(harness.QueueKinds) {
+		t.Errorf("queues.runs: %d runs", len(runs))
+	}
+	if number("io.sync.writes_per_100_records") != 100 {
+		t.Errorf("io.sync.writes_per_100_records = %v, want 100", get("io.sync.writes_per_100_records"))
+	}
+	if _, ok := get("io.async").([]any); !ok {
+		t.Error("io.async is not a list")
+	}
+	honesty, _ := get("honesty").([]any)
+	if len(honesty) == 0 {
+		t.Error("no honesty checks")
+	}
+	for _, h := range honesty {
+		if m, _ := h.(map[string]any); m["ok"] != true {
+			t.Errorf("honesty check not ok: %v", h)
+		}
+	}
+	criteria, _ := get("criteria").([]any)
+	if len(criteria) != 7 {
+		t.Errorf("%d criteria, want 7", len(criteria))
+	}
+	for _, c := range criteria {
+		m, _ := c.(map[string]any)
+		if r, _ := m["result"].(string); r != "PASS" && r != "FAIL" {
+			t.Errorf("criterion %v: result %q", m["name"], r)
+		}
+	}
+	for _, f := range []string{"environment.go_version", "environment.cpu", "environment.goos"} {
+		if s, _ := get(f).(string); s == "" {
+			t.Errorf("%s: %v, want a string", f, get(f))
+		}
+	}
+	number("environment.gomaxprocs")
+	number("environment.timer_overhead_ns.p50")
+	number("environment.timer_overhead_ns.mean")
+	if _, ok := get("environment.fsync").(bool); !ok {
+		t.Errorf("environment.fsync: %T, want a bool", get("environment.fsync"))
+	}
+}
+
+func TestBadFlags(t *testing.T) {
+	for _, args := range [][]string{
+		{"-calls", "-5"},
+		{"-calls", "0"},
+		{"-chunks", "-1"},
+		{"-threads", "0"},
+		{"-calls-per-thread", "-2"},
+		{"-duration", "0s"},
+		{"-duration", "-1s"},
+		{"-rate", "-10"},
+		{"-scenarios", "latency,bogus"},
+		{"-scenarios", ","},
+		{"-bogus"},
+		{"-calls", "many"},
+		{"stray-argument"},
+		{"-out", ""},
+	} {
+		var out, errOut bytes.Buffer
+		if code := run(args, &out, &errOut); code != exitUsage {
+			t.Errorf("%q: exit %d, want %d", args, code, exitUsage)
+		}
+		if !strings.Contains(errOut.String(), "usage: bench") {
+			t.Errorf("%q: no usage message on stderr: %q", args, errOut.String())
+		}
+		if out.Len() != 0 {
+			t.Errorf("%q: wrote to stdout: %q", args, out.String())
+		}
+	}
+}
+
+func TestHelp(t *testing.T) {
+	var out, errOut bytes.Buffer
+	if code := run([]string{"-h"}, &out, &errOut); code != exitOK {
+		t.Errorf("-h: exit %d", code)
+	}
+	for _, s := range []string{"-rate", "in total, split evenly", "-nosync", "-seed-defaults", "calls_per_second"} {
+		if !strings.Contains(errOut.String(), s) {
+			t.Errorf("-h lacks %q", s)
+		}
+	}
+}
+
+func TestFlagDefaults(t *testing.T) {
+	for _, tc := range []struct {
+		args                    []string
+		calls, syncCalls, chunk int
+	}{
+		{nil, 1_000_000, 1000, 1000},
+		{[]string{"-quick"}, 100_000, 200, 200},
+		{[]string{"-seed-defaults"}, 100, 100, 100},
+		{[]string{"-calls", "500"}, 500, 500, 1000},
+		{[]string{"-seed-defaults", "-calls", "300"}, 300, 300, 100},
+	} {
+		c, err := parseFlags(tc.args, &bytes.Buffer{})
+		if err != nil {
+			t.Fatalf("%q: %v", tc.args, err)
+		}
+		if c.calls != tc.calls || c.syncCalls != tc.syncCalls || c.chunks != tc.chunk {
+			t.Errorf("%q: calls %d, sync %d, chunks %d; want %d, %d, %d", tc.args, c.calls, c.syncCalls, c.chunks, tc.calls, tc.syncCalls, tc.chunk)
+		}
+	}
+	c, err := parseFlags([]string{"-scenarios", "io, latency,io"}, &bytes.Buffer{})
+	if err != nil || strings.Join(c.scenarios, ",") != "latency,io" {
+		t.Errorf("-scenarios: %v, %v", c.scenarios, err)
+	}
+}
+
+// TestHonestyMismatch fabricates files that differ from what was recorded
+// and checks that the comparison says so and the run's exit status is 1.
+func TestHonestyMismatch(t *testing.T) {
+	wl := newWorkload()
+	var tl tally
+	doc := tracker.NewDocument()
+	for i := range 10 {
+		tl.add(i)
+		s, day := tracker.NewSession(wl.rec(i), nil)
+		doc.AddSession(s, day, tracker.DefaultMaxSessions)
+	}
+	exp := tl.expected(wl)
+	if hc := compareDocument("test", "async", exp, doc); !hc.OK {
+		t.Fatalf("identical: %v", hc.Problems)
+	}
+
+	lost := tl
+	lost.add(10) // recorded one more than the file holds
+	hc := compareDocument("test", "async", lost.expected(wl), doc)
+	if hc.OK || !strings.HasSuffix(hc.line(), ": MISMATCH") {
+		t.Errorf("a lost record: OK %v, line %q", hc.OK, hc.line())
+	}
+
+	altered := doc.Clone()
+	for day, tot := range altered.DailyTotals {
+		tot.CostNanos++ // one nano-dollar off
+		altered.DailyTotals[day] = tot
+		break
+	}
+	if hc := compareDocument("test", "async", exp, altered); hc.OK {
+		t.Error("a cost one nano-dollar off: OK")
+	}
+
+	moved := doc.Clone()
+	a, b := moved.ModelBreakdown[workloadModels[0]], moved.ModelBreakdown[workloadModels[1]]
+	a.Calls, b.Calls = a.Calls+1, b.Calls-1 // same totals, wrong models
+	moved.ModelBreakdown[workloadModels[0]], moved.ModelBreakdown[workloadModels[1]] = a, b
+	if hc := compareDocument("test", "async", exp, moved); hc.OK {
+		t.Error("calls moved between models: OK")
+	}
+
+	// checkFile on a file that is not there, and with stats that disagree.
+	if hc := checkFile("test", "async", filepath.Join(t.TempDir(), "missing.json"), exp, nil); hc.OK {
+		t.Error("missing file: OK")
+	}
+	path := filepath.Join(t.TempDir(), "usage.json")
+	data, err := doc.AppendJSON(nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := os.WriteFile(path, data, 0o644); err != nil {
+		t.Fatal(err)
+	}
+	if hc := checkFile("test", "async", path, exp, &tracker.Stats{TotalRecords: 10}); !hc.OK {
+		t.Errorf("matching file and stats: %v", hc.Problems)
+	}
+	if hc := checkFile("test", "async", path, exp, &tracker.Stats{TotalRecords: 9, LostRecords: 1}); hc.OK {
+		t.Error("stats reporting a lost record: OK")
+	}
+
+	// Any failed check fails the run, -strict or not.
+	var out bytes.Buffer
+	bn := &bench{cfg: &config{}, stdout: &out, prog: newProgress(&bytes.Buffer{})}
+	bn.check(hc)
+	if code := bn.exitStatus(); code != exitFail {
+		t.Errorf("exit status %d with a failed honesty check, want %d", code, exitFail)
+	}
+	bn.printChecks()
+	if !strings.Contains(out.String(), "MISMATCH") {
+		t.Errorf("output lacks MISMATCH: %q", out.String())
+	}
+}
+
+func TestStrictExit(t *testing.T) {
+	bn := &bench{cfg: &config{}, stdout: &bytes.Buffer{}, prog: newProgress(&bytes.Buffer{})}
+	bn.res.Criteria = []criterion{{Name: "x", Result: "FAIL"}, {Name: "y", Result: "SKIP"}}
+	if code := bn.exitStatus(); code != exitOK {
+		t.Errorf("failed criterion without -strict: exit %d", code)
+	}
+	bn.cfg.strict = true
+	if code := bn.exitStatus(); code != exitFail {
+		t.Errorf("failed criterion with -strict: exit %d", code)
+	}
+	bn.res.Criteria[0].Result = "PASS"
+	if code := bn.exitStatus(); code != exitOK {
+		t.Errorf("passed and skipped criteria with -strict: exit %d", code)
+	}
+}
+
+func TestFormatting(t *testing.T) {
+	for _, tc := range []struct{ got, want string }{
+		{count(0), "0"}, {count(999), "999"}, {count(1000), "1,000"}, {count(-1234567), "-1,234,567"},
+		{fmtMS(12.4561), "12.456"}, {fmtMS(0.000234), "0.000234"}, {fmtMS(0.0234), "0.0234"},
+		{fmtX(53.21), "53.2x"}, {fmtX(1234.4), "1234x"}, {fmtX(0), "n/a"},
+		{fmtNs(25), "25.0 ns"}, {fmtNs(2500), "2.50 µs"}, {fmtNs(2.5e6), "2.500 ms"},
+		{usd(1_500_000_001), "1.500000001"}, {usd(5), "0.000000005"},
+		{cpuModel(filepath.Join(t.TempDir(), "nope")), "unknown"},
+		{durationLabel(0.01), "10 ns"}, {durationLabel(1), "1 µs"}, {durationLabel(100), "100 µs"},
+		{durationLabel(1000), "1 ms"}, {durationLabel(1e6), "1 s"}, {durationLabel(1e7), "10 s"},
+	} {
+		if tc.got != tc.want {
+			t.Errorf("got %q, want %q", tc.got, tc.want)
+		}
+	}
+}

@@ -1,0 +1,99 @@
+package main
+
+import (
+	"errors"
+	"fmt"
+	"time"
+
+	"github.com/usagering/usagering/harness"
+	"github.com/usagering/usagering/tracker"
+)
+
+// streamModel is the model of the streaming simulation.
+const streamModel = "claude-3-5-sonnet-20241022"
+
+// streaming is the original's streaming-response simulation: a response
+// arrives in N chunks and each chunk records the usage so far (chunk i:
+// output_tokens = i+1), back to back. A call that blocks stalls the
+// stream: its time is a stutter.
+func (b *bench) streaming() error {
+	n := b.cfg.chunks
+	b.section(fmt.Sprintf("2. Streaming simulation: %d chunks, one Record per chunk (output_tokens = chunk+1)", n))
+	recs := make([]tracker.Record, n)
+	pricing := tracker.DefaultPricing()
+	for i := range recs {
+		out := int64(i + 1)
+		recs[i] = tracker.Record{
+			Model: streamModel, InputTokens: 150, OutputTokens: out,
+			CostUSD: tracker.CalculateCost(pricing, streamModel, 150, out), LatencyMS: float64(i + 1),
+		}
+	}
+	res := &streamingResult{}
+	var errs []error
+	for _, sd := range []struct {
+		name string
+		dst  *streamingSide
+	}{{"sync", &res.Sync}, {"async", &res.Async}} {
+		b.prog.logf("streaming: %s, %d chunks", sd.name, n)
+		ss, err := b.streamingSide(sd.name, recs)
+		*sd.dst = ss
+		errs = append(errs, err)
+	}
+	res.Improvement = streamingImprovement{
+		SpeedupTotal:        ratio(res.Sync.TotalMS, res.Async.TotalMS),
+		SpeedupMeanPerChunk: ratio(res.Sync.MeanPerChunkMS, res.Async.MeanPerChunkMS),
+		SpeedupMaxStutter:   ratio(res.Sync.MaxStutterMS, res.Async.MaxStutterMS),
+		StuttersEliminated:  res.Sync.StuttersOver10ms - res.Async.StuttersOver10ms,
+	}
+	b.res.Streaming = res
+	b.printStreaming(res)
+	return errors.Join(errs...)
+}
+
+func (b *bench) streamingSide(name string, recs []tracker.Record) (streamingSide, error) {
+	file := name + "_streaming.json"
+	s, err := b.open(name, file)
+	if err != nil {
+		return streamingSide{}, err
+	}
+	h := harness.NewHistogram()
+	b.keep("streaming_"+name, h)
+	const ms10, ms1 = int64(10 * time.Millisecond), int64(time.Millisecond)
+	ss := streamingSide{File: file}
+	var callErr error
+	var maxNs int64
+	ok := 0
+	t0 := harness.Now()
+	for i := range recs {
+		c0 := harness.Now()
+		err := s.rec.Record(recs[i])
+		d := harness.Now() - c0
+		h.Record(d)
+		maxNs = max(maxNs, d)
+		if d > ms10 {
+			ss.StuttersOver10ms++
+		}
+		if d > ms1 {
+			ss.StuttersOver1ms++
+		}
+		if err != nil {
+			callErr = fmt.Errorf("chunk %d: %w", i, err)
+			break
+		}
+		ok++
+	}
+	total := harness.Now() - t0
+	exp := newExpected()
+	for i := range ok {
+		exp.addN(&recs[i], 1)
+	}
+	sum := h.Summary()
+	ss.Chunks = sum.Count
+	ss.TotalMS = harness.NsToMS(float64(total))
+	ss.MeanPerChunkMS = ratio(ss.TotalMS, float64(sum.Count))
+	ss.MaxStutterMS = harness.NsToMS(float64(maxNs))
+	ss.P50MS, ss.P99MS = sum.P50MS(), sum.P99MS()
+	_, hc, closeErr := b.finish("streaming", s, exp)
+	ss.PersistedCalls = hc.Persisted.Calls
+	return ss, errors.Join(callErr, closeErr)
+}
