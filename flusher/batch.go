@@ -281,7 +281,7 @@ func (f *Flusher[T]) run() {
 	st.timer.Stop()
 	defer st.timer.Stop()
 	for {
-		f.fold(st, f.ring.Cap())
+		folded := f.fold(st, f.ring.Cap())
 		select {
 		case <-f.closing:
 			f.closeErr = f.finish(st)
@@ -297,19 +297,19 @@ func (f *Flusher[T]) run() {
 			f.persist(st)
 			continue
 		}
-		f.sleep(st)
+		f.sleep(st, folded > 0)
 	}
 }
 
 // fold drains up to limit ready items into the sink in batches. The limit
 // (one ring's worth) keeps a steady stream of producers from holding the
 // loop in fold past a due persist.
-func (f *Flusher[T]) fold(st *loopState[T], limit int) {
+func (f *Flusher[T]) fold(st *loopState[T], limit int) (folded int) {
 	for limit > 0 {
 		st.buf = f.ring.PopBatch(st.buf[:0], min(f.opts.BatchSize, limit))
 		n := len(st.buf)
 		if n == 0 {
-			return
+			return folded
 		}
 		f.sink.Fold(st.buf)
 		clear(st.buf) // drop references held by the copies
@@ -320,7 +320,9 @@ func (f *Flusher[T]) fold(st *loopState[T], limit int) {
 			st.due = time.Now().Add(f.opts.FlushInterval)
 		}
 		limit -= n
+		folded += n
 	}
+	return folded
 }
 
 // foldThrough folds until every item below position target is folded. The
@@ -403,14 +405,21 @@ func (f *Flusher[T]) backoff(st *loopState[T]) time.Duration {
 }
 
 // sleep waits for the next event: enough pending items, a due persist, a
-// Flush request or Close.
-func (f *Flusher[T]) sleep(st *loopState[T]) {
+// Flush request or Close. progressed says whether the last fold took
+// anything.
+func (f *Flusher[T]) sleep(st *loopState[T], progressed bool) {
 	n := 1
 	if st.dirty {
 		n = f.opts.BatchSize
 	}
 	if f.ring.Arm(n) {
-		return // items are ready (or the ring closed) already
+		// Items are claimed (or the ring closed) already. If the last fold
+		// took nothing, the next item's producer is between its claim and
+		// its publish (perhaps preempted): let it run rather than spin.
+		if !progressed {
+			runtime.Gosched()
+		}
+		return
 	}
 	var timeout <-chan time.Time
 	if st.dirty {

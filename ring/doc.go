@@ -47,10 +47,11 @@
 // # Waiting
 //
 // TryPush never waits. Push, on a full ring, spins briefly, then yields
-// with runtime.Gosched, then parks; the consumer wakes parked producers
-// after it frees slots, and Close wakes them all with ErrClosed. The
-// consumer side never blocks: PopBatch returns what is ready, and the
-// caller (the flusher) decides how to wait for more.
+// with runtime.Gosched, then parks; after freeing k slots the consumer hands
+// out up to k wake-up tokens, served to parked producers in the order they
+// parked, and Close wakes them all with ErrClosed. The consumer side never
+// blocks: PopBatch returns what is ready, and Arm/Ready let the caller (the
+// flusher) sleep until a batch is pending.
 //
 // # Layout
 //

@@ -39,9 +39,10 @@ const (
 	cacheLinePad = 128
 
 	// Push's waiting schedule when the ring is full (see Push).
-	spinRounds  = 4  // rounds of busy-waiting, doubling from spinBase iterations
-	spinBase    = 16 // iterations of the first busy-wait round
-	yieldRounds = 8  // rounds of runtime.Gosched before parking
+	spinRounds  = 4   // rounds of busy-waiting, doubling from spinBase iterations
+	spinBase    = 16  // iterations of the first busy-wait round
+	yieldRounds = 8   // rounds of runtime.Gosched before parking
+	spaceTokens = 256 // most wake-up tokens outstanding for parked producers
 )
 
 // slot is one cell of the ring. seq says who may touch val:
@@ -93,9 +94,12 @@ type MPSC[T any] struct {
 	// for space. The consumer reads it after freeing slots and signals
 	// space when it is non-zero.
 	waiters atomic.Int32
-	// space carries wake-up tokens to parked producers: capacity 1, so a
-	// signal is never lost and never blocks; a woken producer that pushes
-	// passes the token on while others still wait.
+	// space carries wake-up tokens to parked producers. The consumer sends
+	// one per freed slot while producers wait (without blocking: at most
+	// spaceTokens are outstanding), and a channel's receivers are served
+	// in order, so the longest-parked producers go first. A woken producer
+	// that pushes passes a token on while others still wait, so no wake-up
+	// is lost when the buffer was full.
 	space chan struct{}
 	// done is closed by Close; it wakes every parked producer.
 	done chan struct{}
@@ -121,7 +125,7 @@ func New[T any](capacity int) (*MPSC[T], error) {
 	q := &MPSC[T]{
 		mask:  n - 1,
 		slots: make([]slot[T], n),
-		space: make(chan struct{}, 1),
+		space: make(chan struct{}, spaceTokens),
 		done:  make(chan struct{}),
 		ready: make(chan struct{}, 1),
 	}
@@ -285,6 +289,18 @@ func (q *MPSC[T]) isFull() bool {
 	return int64(q.slots[t&q.mask].seq.Load()-t) < 0
 }
 
+// wake hands up to k wake-up tokens to parked producers, first come first
+// served (a channel's receivers are queued in order).
+func (q *MPSC[T]) wake(k int) {
+	for range k {
+		select {
+		case q.space <- struct{}{}:
+		default:
+			return // enough tokens are waiting to be taken
+		}
+	}
+}
+
 // passSpace hands a wake-up token to a parked producer if there is one and
 // the ring has room for it.
 func (q *MPSC[T]) passSpace() {
@@ -322,11 +338,8 @@ func (q *MPSC[T]) PopBatch(dst []T, max int) []T {
 	}
 	if n > 0 {
 		q.head.Store(h)
-		if q.waiters.Load() > 0 {
-			select {
-			case q.space <- struct{}{}:
-			default:
-			}
+		if w := int(q.waiters.Load()); w > 0 {
+			q.wake(min(w, n))
 		}
 	}
 	return dst
@@ -334,7 +347,10 @@ func (q *MPSC[T]) PopBatch(dst []T, max int) []T {
 
 // Arm asks for a wake-up on Ready once at least n items are pending (n is
 // clamped to [1, Cap()]). It reports true, without arming, if n items are
-// already pending: the consumer should drain rather than wait. Otherwise the
+// already claimed, or the ring is closed: the consumer should pop rather
+// than wait. (If that pop finds nothing, the oldest claimed item's producer
+// is between its claim and its publish, perhaps preempted: yield with
+// runtime.Gosched before trying again rather than spin.) Otherwise the
 // first producer whose push brings the pending count to n sends on Ready,
 // once; Close sends on Ready too. The consumer calls Disarm after waking for
 // another reason. Only the consumer may call Arm and Disarm.
