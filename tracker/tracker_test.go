@@ -434,17 +434,50 @@ func TestQueries(t *testing.T) {
 	}
 }
 
-// faultFS fails CreateTemp (and so every persist) while err is set.
+// faultFS injects disk faults into the tracker's writes: err fails
+// CreateTemp (a read-only directory, say); writeErr fails a temp file's
+// Write after half of it was written (a disk filling up midway); syncErr
+// fails its fsync.
 type faultFS struct {
 	flusher.FS
-	err atomic.Error
+	err, writeErr, syncErr atomic.Error
 }
 
 func (f *faultFS) CreateTemp(dir, pattern string) (flusher.File, error) {
 	if err := f.err.Load(); err != nil {
 		return nil, &fs.PathError{Op: "open", Path: dir, Err: err}
 	}
-	return f.FS.CreateTemp(dir, pattern)
+	file, err := f.FS.CreateTemp(dir, pattern)
+	if err != nil {
+		return nil, err
+	}
+	return &faultFile{File: file, fs: f}, nil
+}
+
+func (f *faultFS) clearAll() {
+	f.err.Store(nil)
+	f.writeErr.Store(nil)
+	f.syncErr.Store(nil)
+}
+
+type faultFile struct {
+	flusher.File
+	fs *faultFS
+}
+
+func (f *faultFile) Write(p []byte) (int, error) {
+	if err := f.fs.writeErr.Load(); err != nil {
+		n, _ := f.File.Write(p[:len(p)/2])
+		return n, &fs.PathError{Op: "write", Path: f.Name(), Err: err}
+	}
+	return f.File.Write(p)
+}
+
+func (f *faultFile) Sync() error {
+	if err := f.fs.syncErr.Load(); err != nil {
+		return &fs.PathError{Op: "sync", Path: f.Name(), Err: err}
+	}
+	return f.File.Sync()
 }
 
 // TestDiskFaults: while the disk fails, Record keeps working and totals stay
@@ -460,12 +493,30 @@ func TestDiskFaults(t *testing.T) {
 		{
 			name: "read-only directory", cause: fs.ErrPermission,
 			set:   func(t *testing.T, _ string, f *faultFS) { f.err.Store(syscall.EACCES) },
-			clear: func(t *testing.T, _ string, f *faultFS) { f.err.Store(nil) },
+			clear: func(t *testing.T, _ string, f *faultFS) { f.clearAll() },
 		},
 		{
-			name: "disk full", cause: syscall.ENOSPC,
-			set:   func(t *testing.T, _ string, f *faultFS) { f.err.Store(syscall.ENOSPC) },
-			clear: func(t *testing.T, _ string, f *faultFS) { f.err.Store(nil) },
+			name: "disk full midway through the write", cause: syscall.ENOSPC,
+			set:   func(t *testing.T, _ string, f *faultFS) { f.writeErr.Store(syscall.ENOSPC) },
+			clear: func(t *testing.T, _ string, f *faultFS) { f.clearAll() },
+		},
+		{
+			name: "fsync error", cause: syscall.EIO,
+			set:   func(t *testing.T, _ string, f *faultFS) { f.syncErr.Store(syscall.EIO) },
+			clear: func(t *testing.T, _ string, f *faultFS) { f.clearAll() },
+		},
+		{
+			name: "parent directory missing", cause: fs.ErrNotExist,
+			set: func(t *testing.T, path string, _ *faultFS) {
+				if err := os.RemoveAll(filepath.Dir(path)); err != nil {
+					t.Fatal(err)
+				}
+			},
+			clear: func(t *testing.T, path string, _ *faultFS) {
+				if err := os.Mkdir(filepath.Dir(path), 0o755); err != nil {
+					t.Fatal(err)
+				}
+			},
 		},
 		{
 			name: "path is a directory", cause: nil,
@@ -486,7 +537,10 @@ func TestDiskFaults(t *testing.T) {
 	}
 	for _, fc := range faults {
 		t.Run(fc.name, func(t *testing.T) {
-			path := filepath.Join(t.TempDir(), "usage.json")
+			path := filepath.Join(t.TempDir(), "data", "usage.json")
+			if err := os.Mkdir(filepath.Dir(path), 0o755); err != nil {
+				t.Fatal(err)
+			}
 			ffs := &faultFS{FS: flusher.OSFS}
 			tr := newTracker(t, path, withFS(ffs))
 			want := newExpect()
