@@ -11,7 +11,6 @@ import (
 	"sync"
 	"time"
 
-	"github.com/gofrs/flock"
 	"go.uber.org/atomic"
 
 	"github.com/usagering/usagering/flusher"
@@ -34,7 +33,7 @@ import (
 type state struct {
 	cfg  config
 	path string
-	lock *flock.Flock        // cross-process lock on <path>.lock, held around load and persist
+	lock fileLock            // held around load and persist
 	file *flusher.AtomicFile // opened under lock (see openFile); flusher goroutine only
 
 	mu    sync.RWMutex
@@ -190,7 +189,7 @@ func newState(path string, cfg config) (*state, error) {
 	s := &state{
 		cfg:   cfg,
 		path:  abs,
-		lock:  flock.New(abs + ".lock"),
+		lock:  newFileLock(abs),
 		delta: newDelta(cfg.maxSessions),
 	}
 	return s, nil
@@ -216,7 +215,7 @@ func (s *state) openFile() error {
 // a missing or read-only directory) is left for persist to retry, since it
 // is a disk fault the user may clear while records keep coming.
 func (s *state) load() error {
-	err := s.withLock(func() error {
+	err := s.lock.do(func() error {
 		if err := s.openFile(); err != nil {
 			return err
 		}
@@ -226,17 +225,6 @@ func (s *state) load() error {
 		return err
 	}
 	return nil
-}
-
-func (s *state) withLock(fn func() error) error {
-	if err := s.lock.Lock(); err != nil {
-		return fmt.Errorf("tracker: lock %s: %w", s.lock.Path(), err)
-	}
-	err := fn()
-	if uerr := s.lock.Unlock(); uerr != nil && err == nil {
-		err = fmt.Errorf("tracker: unlock %s: %w", s.lock.Path(), uerr)
-	}
-	return err
 }
 
 // refresh re-reads the file into base unless it is still what we last read
@@ -295,7 +283,7 @@ func (s *state) Persist() error {
 	if s.stamp != nil {
 		s.stamp.resync()
 	}
-	return s.withLock(func() error {
+	return s.lock.do(func() error {
 		if err := s.openFile(); err != nil {
 			return err
 		}

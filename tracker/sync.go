@@ -7,8 +7,6 @@ import (
 	"sync"
 	"sync/atomic"
 
-	"github.com/gofrs/flock"
-
 	"github.com/usagering/usagering/flusher"
 )
 
@@ -26,7 +24,7 @@ import (
 type SyncTracker struct {
 	cfg  config
 	path string
-	lock *flock.Flock
+	lock fileLock // held around each read-modify-write
 
 	closed atomic.Bool
 
@@ -57,25 +55,13 @@ func NewSync(path string, opts ...Option) (*SyncTracker, error) {
 	if err != nil {
 		return nil, fmt.Errorf("tracker: %w", err)
 	}
-	t := &SyncTracker{cfg: cfg, path: abs, lock: flock.New(abs + ".lock")}
+	t := &SyncTracker{cfg: cfg, path: abs, lock: newFileLock(abs)}
 	t.mu.Lock()
 	defer t.mu.Unlock()
-	if err := t.withLock(func() error { _, err := t.load(); return err }); err != nil {
+	if err := t.lock.do(func() error { _, err := t.load(); return err }); err != nil {
 		return nil, err
 	}
 	return t, nil
-}
-
-// withLock runs fn holding the cross-process lock. Called with mu held.
-func (t *SyncTracker) withLock(fn func() error) error {
-	if err := t.lock.Lock(); err != nil {
-		return fmt.Errorf("tracker: lock %s: %w", t.lock.Path(), err)
-	}
-	err := fn()
-	if uerr := t.lock.Unlock(); uerr != nil && err == nil {
-		err = fmt.Errorf("tracker: unlock %s: %w", t.lock.Path(), uerr)
-	}
-	return err
 }
 
 // load opens the atomic file on first use (under the lock: opening removes
@@ -116,7 +102,7 @@ func (t *SyncTracker) Record(r Record) error {
 	if t.closed.Load() {
 		return ErrClosed
 	}
-	return t.withLock(func() error {
+	return t.lock.do(func() error {
 		doc, err := t.load()
 		if err != nil {
 			return err
