@@ -14,10 +14,6 @@ import (
 	"github.com/usagering/usagering/ring"
 )
 
-// ErrClosed is returned by Flush once Close has begun. Producers see the
-// ring's own ring.ErrClosed.
-var ErrClosed = errors.New("flusher: closed")
-
 // ErrInvalidOptions is wrapped by New's error for an out-of-range option.
 var ErrInvalidOptions = errors.New("flusher: invalid options")
 

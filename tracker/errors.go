@@ -5,7 +5,7 @@ import "errors"
 // Sentinel errors of package tracker. Errors returned by the package wrap one
 // of these (test with errors.Is) and add what exactly is wrong.
 var (
-	// ErrClosed is returned by Record (and Flush) after Close.
+	// ErrClosed is returned by Record after Close.
 	ErrClosed = errors.New("tracker: closed")
 
 	// ErrInvalidRecord is wrapped by Record.Validate; the wrapping error names

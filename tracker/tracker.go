@@ -2,7 +2,6 @@ package tracker
 
 import (
 	"context"
-	"errors"
 	"fmt"
 	"sync"
 	"time"
@@ -121,13 +120,10 @@ func (t *Tracker) Record(r Record) error {
 // Flush returns nil once every record accepted before the call is
 // persisted (on stable storage unless WithNoSync). It returns the persist
 // error if that attempt fails (the records stay in memory and are retried),
-// or ctx's error. After Close it returns what Close returned.
+// or ctx's error. After Close it returns nil if Close persisted everything,
+// else the last persist error (Close's own error says where the data went).
 func (t *Tracker) Flush(ctx context.Context) error {
-	err := t.flusher.Flush(ctx)
-	if errors.Is(err, flusher.ErrClosed) {
-		return ErrClosed
-	}
-	return err
+	return t.flusher.Flush(ctx)
 }
 
 // Close stops accepting records (Record returns ErrClosed, also for callers
