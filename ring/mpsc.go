@@ -61,9 +61,10 @@ type slot[T any] struct {
 
 // MPSC is a bounded multi-producer single-consumer FIFO queue of T.
 //
-// Any number of goroutines may call TryPush, Push, Len, Cap, Closed and
-// Close concurrently. PopBatch must be called by one goroutine at a time
-// (the consumer); it may run concurrently with all the others.
+// Any number of goroutines may call TryPush, Push, Len, Cap, Claimed,
+// Consumed, Closed, Drained and Close concurrently. PopBatch, Arm and Disarm
+// belong to the consumer: one goroutine at a time; they may run
+// concurrently with all the others.
 //
 // Memory layout: the producers' claim counter (tail) and the consumer's
 // read counter (head) each sit alone on their own 128-byte block, so
@@ -81,7 +82,8 @@ type MPSC[T any] struct {
 	_    [cacheLinePad - unsafe.Sizeof(atomic.Uint64{})]byte
 
 	// head is the next position the consumer will read. Written only by
-	// the consumer (PopBatch); it is atomic only so Len may read it.
+	// the consumer (PopBatch); atomic so that Len, Consumed, Drained and
+	// Arm may read it from any goroutine.
 	head atomic.Uint64
 	_    [cacheLinePad - unsafe.Sizeof(atomic.Uint64{})]byte
 
@@ -153,8 +155,7 @@ func (q *MPSC[T]) Len() int {
 	// head first: tail never decreases and head never passes tail, so
 	// reading tail second can only overestimate, never underflow.
 	h := q.head.Load()
-	t := q.tail.Load() &^ closedBit
-	n := t - h
+	n := q.Claimed() - h
 	if n > uint64(len(q.slots)) {
 		// head moved on after we read it and producers refilled the ring.
 		n = uint64(len(q.slots))
@@ -285,7 +286,7 @@ func (q *MPSC[T]) park() {
 
 // isFull reports whether the slot at tail is still occupied.
 func (q *MPSC[T]) isFull() bool {
-	t := q.tail.Load() &^ closedBit
+	t := q.Claimed()
 	return int64(q.slots[t&q.mask].seq.Load()-t) < 0
 }
 
@@ -305,10 +306,7 @@ func (q *MPSC[T]) wake(k int) {
 // the ring has room for it.
 func (q *MPSC[T]) passSpace() {
 	if q.waiters.Load() > 0 && !q.isFull() {
-		select {
-		case q.space <- struct{}{}:
-		default: // a token is already waiting to be taken
-		}
+		q.wake(1)
 	}
 }
 
@@ -366,7 +364,7 @@ func (q *MPSC[T]) Arm(n int) (ready bool) {
 	// Announce, then re-check (Dekker, as in park): a producer claims and
 	// then loads wakeAt; we store wakeAt and then load tail. One of us sees
 	// the other.
-	if q.tail.Load()&^closedBit >= w || q.Closed() {
+	if q.Claimed() >= w || q.Closed() {
 		q.Disarm()
 		return true
 	}
