@@ -232,6 +232,11 @@ func TestIdleFlusherSleeps(t *testing.T) {
 	r, f := start(t, 64, sink, Options{FlushInterval: time.Millisecond})
 	r.Push(1)
 	waitFor(t, sink, "persist")
+	// The sink reports the persist from inside Persist; the flusher counts
+	// it after Persist returns. Wait for the count before observing.
+	for f.Stats().Flushes < 1 {
+		runtime.Gosched()
+	}
 	before := f.Stats()
 	time.Sleep(50 * time.Millisecond) // the observation window, not synchronization
 	after := f.Stats()
