@@ -221,6 +221,9 @@ func TestIntervalPersist(t *testing.T) {
 	if len(persisted) != 1 || persisted[0] != 42 {
 		t.Fatalf("persisted %v, want [42]", persisted)
 	}
+	for f.Stats().Flushes < 1 { // counted after Persist returns
+		runtime.Gosched()
+	}
 	if st := f.Stats(); st.Flushes != 1 || st.LastFlush.IsZero() || st.LastError != nil {
 		t.Fatalf("stats after interval persist: %+v", st)
 	}
