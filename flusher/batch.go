@@ -241,7 +241,7 @@ func (f *Flusher[T]) Done() <-chan struct{} { return f.done }
 
 // Stats returns the flusher's counters without stopping it.
 func (f *Flusher[T]) Stats() Stats {
-	persisted := f.persisted.Load()
+	persisted, claimed := f.persisted.Load(), f.ring.Claimed()
 	return Stats{
 		Flushes:       f.flushes.Load(),
 		Persisted:     persisted,
@@ -252,7 +252,7 @@ func (f *Flusher[T]) Stats() Stats {
 		LastError:     f.lastError.Load(),
 		LastFlush:     f.lastFlush.Load(),
 		LastDuration:  f.lastDuration.Load(),
-		Pending:       int(f.ring.Claimed() - min(persisted, f.ring.Claimed())),
+		Pending:       int(claimed - min(persisted, claimed)),
 	}
 }
 
@@ -342,16 +342,13 @@ func (f *Flusher[T]) serve(st *loopState[T]) {
 		target = max(target, r.target)
 	}
 	f.foldThrough(st, target)
+	// Not dirty means everything consumed is persisted (every fold sets
+	// dirty, every successful persist covers all that was consumed).
 	var err error
-	if st.dirty || f.persisted.Load() < target {
+	if st.dirty {
 		err = f.persist(st)
 	}
 	for _, r := range st.waiting {
-		if err == nil && f.persisted.Load() < r.target {
-			// Cannot happen: everything below target was folded before
-			// the persist. Kept as an explicit failure rather than a lie.
-			err = fmt.Errorf("flusher: internal error: persisted %d < flush target %d", f.persisted.Load(), r.target)
-		}
 		r.done <- err
 	}
 	clear(st.waiting)
@@ -451,15 +448,9 @@ func (f *Flusher[T]) collect(st *loopState[T]) {
 // persist with up to CloseRetries retries, and answer the Flush requests
 // still waiting.
 func (f *Flusher[T]) finish(st *loopState[T]) error {
-	for !f.ring.Drained() {
-		before := f.ring.Consumed()
-		f.fold(st, f.ring.Cap())
-		if f.ring.Consumed() == before {
-			runtime.Gosched() // a producer is between claim and publish
-		}
-	}
+	f.foldThrough(st, f.ring.Claimed()) // closed: Claimed no longer moves
 	var err error
-	for attempt := 0; st.dirty || f.persisted.Load() < f.ring.Consumed(); attempt++ {
+	for attempt := 0; st.dirty; attempt++ {
 		if attempt > 0 {
 			if attempt > f.opts.CloseRetries {
 				break
