@@ -63,7 +63,7 @@ type config struct {
 	pricing       Pricing
 	loc           *time.Location
 	clock         func() time.Time
-	clockSet      bool // clock was given by WithClock: use it to stamp records too
+	clockSet      bool // clock was given by WithClock; else New uses a stampClock
 	noSync        bool
 	retryBase     time.Duration
 	retryMax      time.Duration

@@ -24,7 +24,6 @@ type Tracker struct {
 	flusher *flusher.Flusher[Record]
 	state   *state
 
-	stamp   *stampClock  // stamps records when no WithClock was given
 	dropped atomic.Int64 // records refused with ErrFull (Drop policy)
 
 	closeOnce sync.Once
@@ -48,19 +47,24 @@ func New(path string, opts ...Option) (*Tracker, error) {
 	if err != nil {
 		return nil, err
 	}
+	var stamp *stampClock
+	if !cfg.clockSet {
+		// The tracker's clock: one clock read per stamp; the flusher
+		// resyncs it with the wall clock at every persist.
+		stamp = newStampClock()
+		cfg.clock = stamp.now
+	}
 	st, err := newState(path, cfg)
 	if err != nil {
 		return nil, err
 	}
+	st.stamp = stamp // before the flusher's goroutine reads it
 	if err := st.load(); err != nil {
 		return nil, err
 	}
 	r, err := ring.New[Record](cfg.capacity)
 	if err != nil {
 		return nil, fmt.Errorf("%w: %w", ErrInvalidOption, err)
-	}
-	if !cfg.clockSet {
-		st.stamp = newStampClock() // before the flusher's goroutine reads it
 	}
 	closeRetries := cfg.closeRetries
 	if closeRetries == 0 {
@@ -76,7 +80,7 @@ func New(path string, opts ...Option) (*Tracker, error) {
 	if err != nil {
 		return nil, fmt.Errorf("%w: %w", ErrInvalidOption, err)
 	}
-	return &Tracker{cfg: cfg, ring: r, flusher: f, state: st, stamp: st.stamp}, nil
+	return &Tracker{cfg: cfg, ring: r, flusher: f, state: st}, nil
 }
 
 // Record validates r, stamps it (a zero Timestamp becomes now) and queues
@@ -95,11 +99,7 @@ func (t *Tracker) Record(r Record) error {
 		return err
 	}
 	if r.Timestamp.IsZero() {
-		if t.stamp != nil {
-			r.Timestamp = t.stamp.now()
-		} else {
-			r.Timestamp = t.cfg.clock()
-		}
+		r.Timestamp = t.cfg.clock()
 	}
 	if t.cfg.overflow == Drop {
 		if t.ring.TryPush(r) {
