@@ -68,7 +68,7 @@ func LoadDocument(path string, now time.Time) (LoadResult, error) {
 			return LoadResult{Doc: bdoc, Source: SourceBackup, Recoveries: 1}, nil
 		}
 	}
-	archived, err := archiveCorrupt(path, backup, now)
+	archived, err := archiveCorrupt(path, now)
 	if err != nil {
 		return LoadResult{}, fmt.Errorf("tracker: load %s: %w; archiving it failed: %w", path, perr, err)
 	}
@@ -76,26 +76,34 @@ func LoadDocument(path string, now time.Time) (LoadResult, error) {
 }
 
 // CorruptedPath returns <dir>/<stem>.corrupted.<unix>.json for the usage
-// file at path, with the stem flusher.BackupPath uses.
+// file at path (see siblingPath).
 func CorruptedPath(path string, unix int64) string {
-	return corruptedPath(path, flusher.BackupPath(path), unix, 0)
+	return corruptedPath(path, unix, 0)
 }
 
-func corruptedPath(path, backup string, unix int64, n int) string {
-	stem := strings.TrimSuffix(filepath.Base(backup), ".backup.json")
-	name := stem + ".corrupted." + strconv.FormatInt(unix, 10)
+// corruptedPath is CorruptedPath with a numeric suffix n > 0 for a name
+// already taken: <stem>.corrupted.<unix>.<n>.json.
+func corruptedPath(path string, unix int64, n int) string {
+	infix := "corrupted." + strconv.FormatInt(unix, 10)
 	if n > 0 {
-		name += "." + strconv.Itoa(n)
+		infix += "." + strconv.Itoa(n)
 	}
-	return filepath.Join(filepath.Dir(path), name+".json")
+	return siblingPath(path, infix)
+}
+
+// siblingPath returns <dir>/<stem>.<infix>.json for the usage file at path,
+// where stem is its base name without ".json": the naming of the original's
+// backup, corrupted and emergency files (flusher.BackupPath is the backup's).
+func siblingPath(path, infix string) string {
+	return filepath.Join(filepath.Dir(path), strings.TrimSuffix(filepath.Base(path), ".json")+"."+infix+".json")
 }
 
 // archiveCorrupt moves path aside to the first free corrupted name. It links
 // then removes, so an existing archive is never replaced; where hard links
 // are not supported it checks then renames.
-func archiveCorrupt(path, backup string, now time.Time) (string, error) {
+func archiveCorrupt(path string, now time.Time) (string, error) {
 	for n := 0; n < 1000; n++ {
-		dst := corruptedPath(path, backup, now.Unix(), n)
+		dst := corruptedPath(path, now.Unix(), n)
 		err := os.Link(path, dst)
 		if err == nil {
 			if err := os.Remove(path); err != nil {

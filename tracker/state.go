@@ -7,7 +7,6 @@ import (
 	"os"
 	"path/filepath"
 	"strconv"
-	"strings"
 	"sync"
 	"time"
 
@@ -97,9 +96,7 @@ func (b *buckets) get(k string) Totals {
 // addTo adds every bucket into dst.
 func (b *buckets) addTo(dst map[string]Totals) {
 	for k, t := range b.m {
-		cur := dst[k]
-		cur.Add(*t)
-		dst[k] = cur
+		addBucket(&dst, k, *t)
 	}
 }
 
@@ -360,9 +357,9 @@ func (s *state) fallback(persistErr error) error {
 		s.lost.Add(int64(pending))
 		return &FallbackError{Records: pending, Err: errors.Join(persistErr, err)}
 	}
-	name := strings.TrimSuffix(filepath.Base(s.path), ".json") + ".emergency." + strconv.FormatInt(s.cfg.clock().Unix(), 10) + ".json"
+	emergency := siblingPath(s.path, "emergency."+strconv.FormatInt(s.cfg.clock().Unix(), 10))
 	errs := []error{persistErr}
-	for _, p := range []string{flusher.BackupPath(s.path), filepath.Join(filepath.Dir(s.path), name), filepath.Join(os.TempDir(), name)} {
+	for _, p := range []string{flusher.BackupPath(s.path), emergency, filepath.Join(os.TempDir(), filepath.Base(emergency))} {
 		err := flusher.WriteFileAtomic(p, data, flusher.FileOptions{NoSync: s.cfg.noSync})
 		if err == nil {
 			s.fallbackWrites.Inc()
