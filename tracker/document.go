@@ -188,10 +188,6 @@ type Document struct {
 	ProviderBreakdown map[string]Totals
 	LastUpdated       string
 	Extra             map[string]json.RawMessage
-
-	// ring is the backing array that trimming reuses once Sessions is full
-	// (see pushSession); it is used only while Sessions lies at its end.
-	ring []Session
 }
 
 // NewDocument returns an empty document: it encodes as the five keys with
@@ -213,7 +209,7 @@ func NewDocument() *Document {
 // Once Sessions is full, AddSession reuses its memory: it does not allocate
 // for keys already present in the maps.
 func (d *Document) AddSession(s Session, day string, maxSessions int) {
-	d.pushSession(s, maxSessions)
+	d.appendSessions([]Session{s}, maxSessions)
 	t := Totals{Tokens: s.TotalTokens, CostNanos: NanosFromUSD(s.CostUSD), Calls: 1}
 	addBucket(&d.DailyTotals, day, t)
 	addBucket(&d.ModelBreakdown, s.Model, t)
@@ -235,13 +231,7 @@ func (d *Document) Merge(delta *Document, maxSessions int) {
 	for k, t := range delta.ProviderBreakdown {
 		addBucket(&d.ProviderBreakdown, k, t)
 	}
-	ss := delta.Sessions
-	if maxSessions > 0 && len(ss) > maxSessions {
-		ss = ss[len(ss)-maxSessions:]
-	}
-	for i := range ss {
-		d.pushSession(ss[i], maxSessions)
-	}
+	d.appendSessions(delta.Sessions, maxSessions)
 	if delta.LastUpdated != "" {
 		d.LastUpdated = delta.LastUpdated
 	}
@@ -286,35 +276,20 @@ func addBucket(m *map[string]Totals, key string, t Totals) {
 	(*m)[key] = b
 }
 
-// pushSession appends s, keeping the last max sessions. Once full, it slides
-// a window over a backing array of 2×max sessions, so that trimming costs one
-// copy of max sessions per max appends and no allocation.
-func (d *Document) pushSession(s Session, max int) {
-	n := len(d.Sessions)
-	if max <= 0 || n < max {
-		d.Sessions = append(d.Sessions, s)
-		return
+// appendSessions appends ss to Sessions and keeps the last max (max ≤ 0:
+// all). Trimming moves the kept sessions to the front of the backing array
+// and clears the rest, so once Sessions has reached max it grows no more
+// and appending allocates nothing.
+func (d *Document) appendSessions(ss []Session, max int) {
+	if max > 0 && len(ss) > max {
+		ss = ss[len(ss)-max:]
 	}
-	keep := d.Sessions[n-max+1:] // the last max-1
-	if cap(keep) > len(keep) {
-		d.Sessions = append(keep, s) // room after the window: no copy
-		return
+	d.Sessions = append(d.Sessions, ss...)
+	if n := len(d.Sessions); max > 0 && n > max {
+		m := copy(d.Sessions, d.Sessions[n-max:])
+		clear(d.Sessions[m:n]) // drop references held by trimmed sessions
+		d.Sessions = d.Sessions[:m]
 	}
-	if !d.ringHolds(keep) || len(d.ring) < 2*max {
-		d.ring = make([]Session, 2*max)
-	}
-	m := copy(d.ring, keep)
-	clear(d.ring[m:]) // drop references held by stale entries
-	d.ring[m] = s
-	d.Sessions = d.ring[: m+1 : len(d.ring)]
-}
-
-// ringHolds reports whether s lies at the end of d.ring.
-func (d *Document) ringHolds(s []Session) bool {
-	if len(d.ring) == 0 || cap(s) == 0 {
-		return false
-	}
-	return &s[:cap(s)][cap(s)-1] == &d.ring[len(d.ring)-1]
 }
 
 // ParseDocument decodes a usage file. It checks what the original checks and
