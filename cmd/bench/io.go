@@ -120,3 +120,13 @@ func (b *bench) ioAsync(paced bool) (ioAsyncRun, error) {
 	run.PerHundred = ratio(float64(run.Flushes)*100, float64(run.Records))
 	return run, errors.Join(callErr, closeErr)
 }
+
+// noteAsyncWrites keeps an async run's file writes (successful persists,
+// from its stats after Close) for the io table and returns them.
+func (b *bench) noteAsyncWrites(run string, records int64, st *statsBrief) int64 {
+	b.asyncIO = append(b.asyncIO, ioAsyncRun{
+		Run: run, Records: records, Flushes: st.TotalFlushes,
+		Method: "Stats().TotalFlushes after Close",
+	})
+	return st.TotalFlushes
+}

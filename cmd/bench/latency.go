@@ -82,11 +82,7 @@ func (b *bench) latencySide(name string, n int) (latencySide, error) {
 	ls.PersistedCalls = hc.Persisted.Calls
 	ls.Flushes = ls.TotalCalls // sync: one file write per call (counted in io)
 	if hc.Stats != nil {
-		ls.Flushes = hc.Stats.TotalFlushes
-		b.asyncIO = append(b.asyncIO, ioAsyncRun{
-			Run: "latency", Records: ls.TotalCalls, Flushes: ls.Flushes,
-			Method: "Stats().TotalFlushes after Close",
-		})
+		ls.Flushes = b.noteAsyncWrites("latency", ls.TotalCalls, hc.Stats)
 	}
 	return ls, errors.Join(loopErr, closeErr)
 }

@@ -93,11 +93,7 @@ func (b *bench) throughputSide(name string) (throughputSide, error) {
 	}
 	ts.CallsPerSecond = float64(ts.PersistedCalls) / (float64(window+closeNs) / 1e9)
 	if hc.Stats != nil {
-		ts.Flushes = hc.Stats.TotalFlushes
-		b.asyncIO = append(b.asyncIO, ioAsyncRun{
-			Run: "throughput", Records: ts.TotalCalls, Flushes: ts.Flushes,
-			Method: "Stats().TotalFlushes after Close",
-		})
+		ts.Flushes = b.noteAsyncWrites("throughput", ts.TotalCalls, hc.Stats)
 	}
 	return ts, errors.Join(callErr, closeErr)
 }
