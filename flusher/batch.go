@@ -277,7 +277,7 @@ func (f *Flusher[T]) run() {
 	st.timer.Stop()
 	defer st.timer.Stop()
 	for {
-		folded := f.fold(st, f.ring.Cap())
+		f.fold(st, f.ring.Cap())
 		select {
 		case <-f.closing:
 			f.closeErr = f.finish(st)
@@ -293,19 +293,19 @@ func (f *Flusher[T]) run() {
 			f.persist(st)
 			continue
 		}
-		f.sleep(st, folded > 0)
+		f.sleep(st)
 	}
 }
 
 // fold drains up to limit ready items into the sink in batches. The limit
 // (one ring's worth) keeps a steady stream of producers from holding the
 // loop in fold past a due persist.
-func (f *Flusher[T]) fold(st *loopState[T], limit int) (folded int) {
+func (f *Flusher[T]) fold(st *loopState[T], limit int) {
 	for limit > 0 {
 		st.buf = f.ring.PopBatch(st.buf[:0], min(f.opts.BatchSize, limit))
 		n := len(st.buf)
 		if n == 0 {
-			return folded
+			return
 		}
 		f.sink.Fold(st.buf)
 		clear(st.buf) // drop references held by the copies
@@ -316,9 +316,7 @@ func (f *Flusher[T]) fold(st *loopState[T], limit int) (folded int) {
 			st.due = time.Now().Add(f.opts.FlushInterval)
 		}
 		limit -= n
-		folded += n
 	}
-	return folded
 }
 
 // foldThrough folds until every item below position target is folded. The
@@ -398,21 +396,14 @@ func (f *Flusher[T]) backoff(st *loopState[T]) time.Duration {
 }
 
 // sleep waits for the next event: enough pending items, a due persist, a
-// Flush request or Close. progressed says whether the last fold took
-// anything.
-func (f *Flusher[T]) sleep(st *loopState[T], progressed bool) {
+// Flush request or Close.
+func (f *Flusher[T]) sleep(st *loopState[T]) {
 	n := 1
 	if st.dirty {
 		n = f.opts.BatchSize
 	}
 	if f.ring.Arm(n) {
-		// Items are claimed (or the ring closed) already. If the last fold
-		// took nothing, the next item's producer is between its claim and
-		// its publish (perhaps preempted): let it run rather than spin.
-		if !progressed {
-			runtime.Gosched()
-		}
-		return
+		return // items are claimed (or the ring closed) already
 	}
 	var timeout <-chan time.Time
 	if st.dirty {

@@ -2,7 +2,6 @@ package harness
 
 import (
 	"fmt"
-	"runtime"
 	"sync"
 
 	"github.com/usagering/usagering/ring"
@@ -111,11 +110,6 @@ func (r *RingQueue[T]) Drain(fn func([]T)) bool {
 		// try again.
 		if !r.q.Arm(r.batch) {
 			<-r.q.Ready()
-		} else {
-			// A batch is claimed but the next item is not published: its
-			// producer is between claim and publish (perhaps preempted).
-			// Let it run rather than spin.
-			runtime.Gosched()
 		}
 	}
 }

@@ -346,9 +346,10 @@ func (q *MPSC[T]) PopBatch(dst []T, max int) []T {
 // Arm asks for a wake-up on Ready once at least n items are pending (n is
 // clamped to [1, Cap()]). It reports true, without arming, if n items are
 // already claimed, or the ring is closed: the consumer should pop rather
-// than wait. (If that pop finds nothing, the oldest claimed item's producer
-// is between its claim and its publish, perhaps preempted: yield with
-// runtime.Gosched before trying again rather than spin.) Otherwise the
+// than wait. If the oldest claimed item is not yet published (its producer
+// is between claim and publish, perhaps preempted), Arm first yields with
+// runtime.Gosched, so a consumer looping on Arm and PopBatch lets that
+// producer run instead of spinning. Otherwise the
 // first producer whose push brings the pending count to n sends on Ready,
 // once; Close sends on Ready too. The consumer calls Disarm after waking for
 // another reason. Only the consumer may call Arm and Disarm.
@@ -366,6 +367,9 @@ func (q *MPSC[T]) Arm(n int) (ready bool) {
 	// the other.
 	if q.Claimed() >= w || q.Closed() {
 		q.Disarm()
+		if h := q.head.Load(); q.Claimed() > h && q.slots[h&q.mask].seq.Load() != h+1 {
+			runtime.Gosched()
+		}
 		return true
 	}
 	return false
