@@ -231,18 +231,21 @@ func (s *state) load() error {
 // If the file has disappeared since we read it, base is kept: it is the
 // best knowledge of the file's content, and a vanished file (an operator
 // moving it away to clear a fault, say) must not cost the records in it.
+// That decision is taken on the read's own result, not on the stat before
+// it: the path can change between the two (a directory at the path when
+// stat looks, removed before the read), and a stale "exists" must not turn
+// into "start from an empty document".
 func (s *state) refresh() error {
-	fi, err := os.Stat(s.path)
-	switch {
-	case err == nil && s.lastWrite != nil && sameVersion(fi, s.lastWrite):
-		return nil
-	case errors.Is(err, fs.ErrNotExist) && s.base != nil:
-		s.lastWrite = nil
+	if fi, err := os.Stat(s.path); err == nil && s.lastWrite != nil && sameVersion(fi, s.lastWrite) {
 		return nil
 	}
 	res, err := LoadDocument(s.path, s.cfg.clock())
 	if err != nil {
 		return err
+	}
+	if res.Source == SourceNew && s.base != nil {
+		s.lastWrite = nil
+		return nil
 	}
 	s.recoveries.Add(int64(res.Recoveries))
 	// Other writers write under the lock we hold: this stat shows the
