@@ -68,7 +68,7 @@ type config struct {
 	retryBase     time.Duration
 	retryMax      time.Duration
 	closeRetries  int
-	fs            flusher.FS // nil: the real file system; tests inject faults
+	fs            flusher.FS // nil: the real file system (WithFS)
 }
 
 func defaultConfig() config {
@@ -254,6 +254,18 @@ func WithCloseRetries(n int) Option {
 func WithNoSync() Option {
 	return func(c *config) error {
 		c.noSync = true
+		return nil
+	}
+}
+
+// WithFS makes the tracker write its usage file through fsys instead of the
+// real file system: the seam for injecting disk faults and stalls (a slow
+// fsync, a full disk) in tests and in cmd/bench's stall scenario. Reading
+// the file, the cross-process lock and Close's fallback files always use the
+// real file system. A nil fsys means the real file system.
+func WithFS(fsys flusher.FS) Option {
+	return func(c *config) error {
+		c.fs = fsys
 		return nil
 	}
 }

@@ -333,7 +333,7 @@ func TestDropPolicy(t *testing.T) {
 	path := filepath.Join(t.TempDir(), "usage.json")
 	// A persist that blocks keeps the flusher from draining the ring.
 	block := &gateFS{FS: flusher.OSFS, gate: make(chan struct{})}
-	tr := newTracker(t, path, WithCapacity(4), WithBatchSize(1), WithOverflow(Drop), withFS(block))
+	tr := newTracker(t, path, WithCapacity(4), WithBatchSize(1), WithOverflow(Drop), WithFS(block))
 	if err := tr.Record(Record{Model: "gpt-4"}); err != nil {
 		t.Fatal(err)
 	}
@@ -542,7 +542,7 @@ func TestDiskFaults(t *testing.T) {
 				t.Fatal(err)
 			}
 			ffs := &faultFS{FS: flusher.OSFS}
-			tr := newTracker(t, path, withFS(ffs))
+			tr := newTracker(t, path, WithFS(ffs))
 			want := newExpect()
 			record := func(n int) {
 				for i := range n {
@@ -602,7 +602,7 @@ func TestCloseFallbacks(t *testing.T) {
 		dir := t.TempDir()
 		path := filepath.Join(dir, "usage.json")
 		ffs := &faultFS{FS: flusher.OSFS}
-		tr := newTracker(t, path, withFS(ffs), WithCloseRetries(1))
+		tr := newTracker(t, path, WithFS(ffs), WithCloseRetries(1))
 		want := newExpect()
 		for i := range 20 {
 			r := mkRecord(2, i)
@@ -632,7 +632,7 @@ func TestCloseFallbacks(t *testing.T) {
 		dir := t.TempDir()
 		path := filepath.Join(dir, "usage.json")
 		ffs := &faultFS{FS: flusher.OSFS}
-		tr := newTracker(t, path, withFS(ffs), WithCloseRetries(0))
+		tr := newTracker(t, path, WithFS(ffs), WithCloseRetries(0))
 		if err := tr.Record(Record{Model: "gpt-4", InputTokens: 7}); err != nil {
 			t.Fatal(err)
 		}
