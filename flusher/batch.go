@@ -17,17 +17,37 @@ import (
 // ErrInvalidOptions is wrapped by New's error for an out-of-range option.
 var ErrInvalidOptions = errors.New("flusher: invalid options")
 
-// Sink is the two-phase destination of a Flusher. Both methods are called
-// only from the flusher's goroutine, never concurrently with each other.
+// Sink is the destination of a Flusher, in three calls:
+//
+//   - Fold applies a drained batch to in-memory state, on the flusher's
+//     loop goroutine.
+//   - Snapshot freezes everything folded so far for the next Persist and
+//     starts a new generation for the Folds that follow, on the loop
+//     goroutine, between Folds, and never while a Persist runs.
+//   - Persist writes what the snapshots froze, on the flusher's persister
+//     goroutine, concurrently with Fold (that is the point: a slow disk
+//     never stops the ring from draining), but never concurrently with
+//     Snapshot or another Persist.
+//
+// The sink synchronizes Fold with Persist itself where they share state;
+// the flusher guarantees the happens-before edges Snapshot → Persist →
+// the next Snapshot.
 type Sink[T any] interface {
-	// Fold applies a drained batch to in-memory state (phase 1). It cannot
-	// fail, and the state must stay bounded however many items are folded
-	// (aggregate, keep the last N). The batch slice is reused after Fold
-	// returns: copy what must outlive the call.
+	// Fold applies a batch (phase 1). It cannot fail, and the state must
+	// stay bounded however many items are folded (aggregate, keep the last
+	// N). The batch slice is reused after Fold returns: copy what must
+	// outlive the call.
 	Fold(batch []T)
-	// Persist writes everything folded so far (phase 2). It may fail; the
-	// flusher keeps folding and retries later, so the state must carry
-	// forward whatever an unsuccessful Persist did not write.
+	// Snapshot ends the current generation: what was folded up to now is
+	// what the next Persist must write. If an earlier Persist failed, its
+	// snapshot is still unwritten; the new snapshot includes it (merge
+	// the generations, oldest first), so the state stays bounded during a
+	// long failure.
+	Snapshot()
+	// Persist writes every snapshot not yet written (phase 2). It may fail;
+	// the flusher keeps folding and retries later (after another
+	// Snapshot), so the sink must keep whatever an unsuccessful Persist did
+	// not write.
 	Persist() error
 }
 
@@ -120,28 +140,37 @@ type flushRequest struct {
 	done   chan error // buffered 1: the flusher never blocks on it
 }
 
-// Flusher drains one ring into one Sink on its own goroutine: it folds
-// batches as they arrive and persists the folded state by time, on Flush and
-// on Close. It is the only consumer of the ring; producers push into the
-// ring directly (ring.Push, ring.TryPush) and never touch the Flusher.
+// Flusher drains one ring into one Sink: its loop goroutine folds batches
+// as they arrive, and its persister goroutine persists the folded state by
+// time, on Flush and on Close, while the loop goes on folding. It is the
+// only consumer of the ring; producers push into the ring directly
+// (ring.Push, ring.TryPush) and never touch the Flusher.
 //
 // # States
 //
-// The loop is in one of three states, and sleeps (no polling) in each:
+// The loop is in one of these states, and sleeps (no polling) in each:
 //
-//	clean     nothing folded is unpersisted. The ring is armed at 1: the
-//	          first push wakes the flusher, which folds it and becomes dirty.
-//	dirty     folded items await Persist, due FlushInterval after the
-//	          flusher first saw the oldest of them. The ring is armed at
-//	          BatchSize: producers wake it only to fold a full batch.
-//	failing   the latest Persist failed: like dirty, but the next attempt is
-//	          due after the backoff delay. Items keep being folded, none is
-//	          dropped; a success returns to clean.
+//	idle        nothing folded is unpersisted. The ring is armed at 1: the
+//	            first push wakes the loop, which folds it (draining) and
+//	            starts the clock: a persist is due FlushInterval later.
+//	draining    folded items await a persist that is not due yet. The ring
+//	            is armed at BatchSize: producers wake the loop only to fold
+//	            a full batch.
+//	persisting  a Persist is running on the persister goroutine. The loop
+//	            keeps draining; it starts no other Persist until this one
+//	            reports. Items folded meanwhile wait for the next one.
+//	backing off the latest Persist failed: like draining, but the next
+//	            attempt is due after the backoff delay. Nothing is dropped;
+//	            a success returns to idle (or draining, if items were folded
+//	            during the persist).
+//	closing     Close was called: the ring refuses new items; the loop
+//	            waits for a running Persist, folds the rest and persists
+//	            with up to CloseRetries retries.
 //
-// A Flush request makes a persist due at once (after folding every item
-// claimed before the request); requests that arrive during one persist share
-// the next one. Close stops intake, folds the rest and persists with up to
-// CloseRetries retries.
+// A persist starts with Sink.Snapshot on the loop goroutine, so it covers
+// exactly the items consumed from the ring up to then. A Flush request makes
+// a persist due at once (after folding every item claimed before the
+// request); requests that arrive while a persist runs share the next one.
 type Flusher[T any] struct {
 	ring *ring.MPSC[T]
 	sink Sink[T]
@@ -153,6 +182,14 @@ type Flusher[T any] struct {
 	closeOne sync.Once
 	closeErr error // written by run before done is closed
 
+	// The loop hands a persist to the persister goroutine on persistGo
+	// and gets the result on persistDone. Both are unbuffered: a send on
+	// persistGo is the happens-before edge Snapshot → Persist, the
+	// receive from persistDone the edge Persist → next Snapshot.
+	persistGo   chan struct{} // closed by run when it returns
+	persistDone chan persistResult
+	persistExit chan struct{} // closed by the persister when it returns
+
 	// Counters written by run, read by Stats.
 	flushes       atomic.Int64
 	persisted     atomic.Uint64
@@ -163,6 +200,12 @@ type Flusher[T any] struct {
 	lastError     atomic.Error
 	lastFlush     atomic.Time
 	lastDuration  atomic.Duration
+}
+
+// persistResult is one Persist's outcome, timed by the persister.
+type persistResult struct {
+	err        error
+	start, end time.Time
 }
 
 // New starts a Flusher that consumes r into sink. The caller gives up the
@@ -177,15 +220,33 @@ func New[T any](r *ring.MPSC[T], sink Sink[T], opts Options) (*Flusher[T], error
 		return nil, err
 	}
 	f := &Flusher[T]{
-		ring:     r,
-		sink:     sink,
-		opts:     o,
-		requests: make(chan flushRequest),
-		closing:  make(chan struct{}),
-		done:     make(chan struct{}),
+		ring:        r,
+		sink:        sink,
+		opts:        o,
+		requests:    make(chan flushRequest),
+		closing:     make(chan struct{}),
+		done:        make(chan struct{}),
+		persistGo:   make(chan struct{}),
+		persistDone: make(chan persistResult),
+		persistExit: make(chan struct{}),
 	}
+	go f.persister()
 	go f.run()
 	return f, nil
+}
+
+// persister runs each Persist the loop hands it, until the loop returns.
+func (f *Flusher[T]) persister() {
+	defer close(f.persistExit)
+	for range f.persistGo {
+		f.persistDone <- f.persistNow()
+	}
+}
+
+func (f *Flusher[T]) persistNow() persistResult {
+	start := time.Now()
+	err := f.sink.Persist()
+	return persistResult{err: err, start: start, end: time.Now()}
 }
 
 // Flush returns nil once every item pushed into the ring before the call is
@@ -258,17 +319,51 @@ func (f *Flusher[T]) Stats() Stats {
 
 // loop state, owned by run.
 type loopState[T any] struct {
-	buf      []T
-	dirty    bool      // folded items are unpersisted
-	due      time.Time // when the next persist is due, if dirty
-	failures int       // consecutive failed persists; 0 when not failing
-	waiting  []flushRequest
+	buf []T
+	// since is when the first item folded after the latest Snapshot was
+	// folded; zero if none was. A persist is due FlushInterval after it.
+	since time.Time
+	// failures counts consecutive failed persists; while it is above 0 the
+	// sink holds an unwritten snapshot, due again at retryAt.
+	failures int
+	retryAt  time.Time
+	// inflight: a Persist is running; it covers the items consumed before
+	// position covered and answers the Flush requests in served.
+	inflight bool
+	covered  uint64
+	served   []flushRequest
+	waiting  []flushRequest // Flush requests for the next persist
 	timer    *time.Timer
 	rng      *rand.Rand
 }
 
+// unpersisted reports whether some folded item awaits a persist that is
+// not running: folded since the latest Snapshot, or in a failed one.
+func (st *loopState[T]) unpersisted() bool {
+	return !st.since.IsZero() || st.failures > 0
+}
+
+// due returns when the next persist is due, and false if none is (nothing
+// unpersisted, or a persist running).
+func (st *loopState[T]) due(interval time.Duration) (time.Time, bool) {
+	switch {
+	case st.inflight || !st.unpersisted():
+		return time.Time{}, false
+	case st.failures > 0:
+		return st.retryAt, true
+	default:
+		return st.since.Add(interval), true
+	}
+}
+
 func (f *Flusher[T]) run() {
-	defer close(f.done)
+	defer func() {
+		// After finish no Persist runs: stop the persister, and report
+		// done only once both goroutines are gone.
+		close(f.persistGo)
+		<-f.persistExit
+		close(f.done)
+	}()
 	st := &loopState[T]{
 		buf:   make([]T, 0, f.opts.BatchSize),
 		timer: time.NewTimer(time.Hour),
@@ -285,13 +380,15 @@ func (f *Flusher[T]) run() {
 		default:
 		}
 		f.collect(st)
-		if len(st.waiting) > 0 {
-			f.serve(st)
-			continue
-		}
-		if st.dirty && !time.Now().Before(st.due) {
-			f.persist(st)
-			continue
+		if !st.inflight {
+			if len(st.waiting) > 0 {
+				f.serve(st)
+				continue
+			}
+			if due, ok := st.due(f.opts.FlushInterval); ok && !time.Now().Before(due) {
+				f.startPersist(st)
+				continue
+			}
 		}
 		f.sleep(st)
 	}
@@ -311,9 +408,8 @@ func (f *Flusher[T]) fold(st *loopState[T], limit int) {
 		clear(st.buf) // drop references held by the copies
 		f.folded.Add(uint64(n))
 		f.batches.Inc()
-		if !st.dirty {
-			st.dirty = true
-			st.due = time.Now().Add(f.opts.FlushInterval)
+		if st.since.IsZero() {
+			st.since = time.Now()
 		}
 		limit -= n
 	}
@@ -332,53 +428,71 @@ func (f *Flusher[T]) foldThrough(st *loopState[T], target uint64) {
 	}
 }
 
-// serve answers the waiting Flush requests with one persist covering them
-// all.
+// serve starts one persist covering every waiting Flush request, or
+// answers them at once if everything they cover is persisted already.
+// Called only while no persist runs.
 func (f *Flusher[T]) serve(st *loopState[T]) {
 	var target uint64
 	for _, r := range st.waiting {
 		target = max(target, r.target)
 	}
 	f.foldThrough(st, target)
-	// Not dirty means everything consumed is persisted (every fold sets
-	// dirty, every successful persist covers all that was consumed).
-	var err error
-	if st.dirty {
-		err = f.persist(st)
+	if !st.unpersisted() {
+		// Everything consumed is persisted: no persist runs, and every
+		// fold since the last successful one would have set since.
+		answer(st.waiting, nil)
+		st.waiting = st.waiting[:0]
+		return
 	}
-	for _, r := range st.waiting {
-		r.done <- err
-	}
-	clear(st.waiting)
-	st.waiting = st.waiting[:0]
+	st.served, st.waiting = st.waiting, st.served[:0]
+	f.startPersist(st)
 }
 
-// persist runs one Persist of everything folded so far and moves the state
-// machine: clean on success, failing with a backoff delay on error.
-func (f *Flusher[T]) persist(st *loopState[T]) error {
-	covered := f.ring.Consumed()
+// startPersist snapshots the sink and hands the Persist to the persister
+// goroutine. Called only while no persist runs.
+func (f *Flusher[T]) startPersist(st *loopState[T]) {
 	if st.failures > 0 {
 		f.retries.Inc()
 	}
-	start := time.Now()
-	err := f.sink.Persist()
-	end := time.Now()
-	if err != nil {
+	f.sink.Snapshot()
+	st.covered = f.ring.Consumed()
+	st.since = time.Time{}
+	st.inflight = true
+	f.persistGo <- struct{}{}
+}
+
+// completed moves the state machine on a persist's result: idle (or
+// draining) on success, backing off on error; and answers the Flush
+// requests it served.
+func (f *Flusher[T]) completed(st *loopState[T], res persistResult) error {
+	st.inflight = false
+	// The counts go last: a reader that sees Flushes or PersistErrors
+	// move sees the other fields of that persist too.
+	if res.err != nil {
+		f.lastError.Store(res.err)
 		f.persistErrors.Inc()
-		f.lastError.Store(err)
 		st.failures++
-		st.dirty = true
-		st.due = end.Add(f.backoff(st))
-		return err
+		st.retryAt = res.end.Add(f.backoff(st))
+	} else {
+		f.persisted.Store(st.covered)
+		f.lastError.Store(nil)
+		f.lastFlush.Store(res.end)
+		f.lastDuration.Store(res.end.Sub(res.start))
+		f.flushes.Inc()
+		st.failures = 0
 	}
-	f.flushes.Inc()
-	f.persisted.Store(covered)
-	f.lastError.Store(nil)
-	f.lastFlush.Store(end)
-	f.lastDuration.Store(end.Sub(start))
-	st.failures = 0
-	st.dirty = false
-	return nil
+	answer(st.served, res.err)
+	st.served = st.served[:0]
+	return res.err
+}
+
+// answer sends err to each request (their channels are buffered) and
+// drops the references.
+func answer(reqs []flushRequest, err error) {
+	for _, r := range reqs {
+		r.done <- err
+	}
+	clear(reqs)
 }
 
 // backoff returns the delay before the next attempt after st.failures
@@ -396,23 +510,29 @@ func (f *Flusher[T]) backoff(st *loopState[T]) time.Duration {
 }
 
 // sleep waits for the next event: enough pending items, a due persist, a
-// Flush request or Close.
+// finished persist, a Flush request or Close.
 func (f *Flusher[T]) sleep(st *loopState[T]) {
 	n := 1
-	if st.dirty {
+	if st.inflight || st.unpersisted() {
 		n = f.opts.BatchSize
 	}
 	if f.ring.Arm(n) {
 		return // items are claimed (or the ring closed) already
 	}
 	var timeout <-chan time.Time
-	if st.dirty {
-		st.timer.Reset(time.Until(st.due))
+	if due, ok := st.due(f.opts.FlushInterval); ok {
+		st.timer.Reset(time.Until(due))
 		timeout = st.timer.C
+	}
+	var persisted <-chan persistResult
+	if st.inflight {
+		persisted = f.persistDone
 	}
 	select {
 	case <-f.ring.Ready():
 	case <-timeout:
+	case res := <-persisted:
+		f.completed(st, res)
 	case r := <-f.requests:
 		st.waiting = append(st.waiting, r)
 	case <-f.closing:
@@ -421,39 +541,55 @@ func (f *Flusher[T]) sleep(st *loopState[T]) {
 	f.ring.Disarm()
 }
 
-// collect takes every Flush request whose sender is waiting, without
-// blocking, so that they share the next persist and a steady stream of
-// pushes (which keeps the loop from sleeping) cannot starve them.
+// collect takes every Flush request whose sender is waiting, and the
+// result of a finished persist, without blocking: requests then share the
+// next persist, and a steady stream of pushes (which keeps the loop from
+// sleeping) can neither starve them nor hold a finished persist unread.
 func (f *Flusher[T]) collect(st *loopState[T]) {
 	for {
+		var persisted <-chan persistResult
+		if st.inflight {
+			persisted = f.persistDone
+		}
 		select {
 		case r := <-f.requests:
 			st.waiting = append(st.waiting, r)
+		case res := <-persisted:
+			f.completed(st, res)
 		default:
 			return
 		}
 	}
 }
 
-// finish runs after Close: fold everything claimed before the ring closed,
-// persist with up to CloseRetries retries, and answer the Flush requests
-// still waiting.
+// finish runs after Close: wait for a running persist, fold everything
+// claimed before the ring closed, persist with up to CloseRetries retries
+// (on this goroutine: nothing folds any more), and answer the Flush
+// requests still waiting.
 func (f *Flusher[T]) finish(st *loopState[T]) error {
-	f.foldThrough(st, f.ring.Claimed()) // closed: Claimed no longer moves
 	var err error
-	for attempt := 0; st.dirty; attempt++ {
+	if st.inflight {
+		err = f.completed(st, <-f.persistDone)
+	}
+	f.foldThrough(st, f.ring.Claimed()) // closed: Claimed no longer moves
+	for attempt := 0; st.unpersisted(); attempt++ {
 		if attempt > 0 {
 			if attempt > f.opts.CloseRetries {
 				break
 			}
-			st.timer.Reset(time.Until(st.due))
+			st.timer.Reset(time.Until(st.retryAt))
 			<-st.timer.C
 		}
-		err = f.persist(st)
+		if st.failures > 0 {
+			f.retries.Inc()
+		}
+		f.sink.Snapshot()
+		st.covered = f.ring.Consumed()
+		st.since = time.Time{}
+		st.inflight = true
+		err = f.completed(st, f.persistNow())
 	}
-	for _, r := range st.waiting {
-		r.done <- err
-	}
+	answer(st.waiting, err)
 	st.waiting = nil
 	return err
 }

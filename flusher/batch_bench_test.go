@@ -17,6 +17,7 @@ func (s *sumSink) Fold(batch []benchItem) {
 		s.sum += batch[i].tokens
 	}
 }
+func (s *sumSink) Snapshot()      {}
 func (s *sumSink) Persist() error { return nil }
 
 // benchItem is record-sized: three strings, two ints, two floats, a time.

@@ -10,7 +10,10 @@ import (
 )
 
 // countSink folds ints into a running total and "persists" by printing it.
-type countSink struct{ total, persisted int }
+// Fold and Snapshot run on the flusher's loop goroutine, Persist on its
+// persister goroutine: total belongs to the first, persisted to the second,
+// and snap passes from one to the other (Snapshot happens before Persist).
+type countSink struct{ total, snap, persisted int }
 
 func (s *countSink) Fold(batch []int) {
 	for _, v := range batch {
@@ -18,10 +21,12 @@ func (s *countSink) Fold(batch []int) {
 	}
 }
 
+func (s *countSink) Snapshot() { s.snap = s.total }
+
 func (s *countSink) Persist() error {
-	if s.total != s.persisted {
-		s.persisted = s.total
-		fmt.Println("persisted total", s.total)
+	if s.snap != s.persisted {
+		s.persisted = s.snap
+		fmt.Println("persisted total", s.persisted)
 	}
 	return nil
 }
