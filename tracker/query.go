@@ -38,6 +38,9 @@ func (t *Tracker) Today() Totals {
 	if st.base != nil {
 		tot.Add(st.base.DailyTotals[day])
 	}
+	if st.frozen != nil {
+		tot.Add(st.frozen.daily.get(day))
+	}
 	tot.Add(st.delta.daily.get(day))
 	return tot
 }
@@ -66,9 +69,13 @@ func (t *Tracker) Summary(days int) (Summary, error) {
 		maps.Copy(models, st.base.ModelBreakdown)
 		maps.Copy(providers, st.base.ProviderBreakdown)
 	}
-	st.delta.daily.addTo(daily)
-	st.delta.models.addTo(models)
-	st.delta.providers.addTo(providers)
+	for _, d := range [...]*delta{st.frozen, &st.delta} {
+		if d != nil {
+			d.daily.addTo(daily)
+			d.models.addTo(models)
+			d.providers.addTo(providers)
+		}
+	}
 	st.mu.RUnlock()
 
 	// "YYYY-MM-DD" keys compare as dates.

@@ -18,33 +18,44 @@ import (
 // state is the asynchronous tracker's flusher.Sink: what has been folded
 // from the ring, and what the file holds.
 //
-// The document the tracker stands for is base ⊕ delta: base is the file's
-// content as last read or written by us, delta what was folded since our
-// last successful persist. Persist re-reads base if another process (or
-// tracker) wrote the file since, adds delta, writes, and only then makes the
-// result the new base and empties delta; a failed persist leaves both as
-// they were, so nothing is counted twice or lost.
+// The document the tracker stands for is base ⊕ frozen ⊕ delta: base is
+// the file's content as last read or written by us, frozen what was folded
+// before the latest Snapshot and is not yet written (the running persist's
+// work, or a failed one's), delta what was folded since. Persist re-reads
+// base if another process (or tracker) wrote the file since, adds frozen,
+// writes, and only then makes the result the new base and drops frozen; a
+// failed persist leaves both as they were, and the next Snapshot adds delta
+// to frozen, so nothing is counted twice or lost.
 //
-// Fold and Persist run on the flusher's goroutine only. Queries run on any
-// goroutine and read base and delta under mu; the flusher's goroutine
-// takes mu to change them (it reads them without mu, being their only
-// writer).
+// Who touches what (see flusher.Sink): Fold and Snapshot run on the
+// flusher's loop goroutine, Persist on its persister goroutine, Fold
+// concurrently with Persist, Snapshot never concurrently with Persist.
+// Queries run on any goroutine and read under mu; writers take mu to
+// change what queries read.
 type state struct {
 	cfg  config
 	path string
 	lock fileLock            // held around load and persist
-	file *flusher.AtomicFile // opened under lock (see openFile); flusher goroutine only
+	file *flusher.AtomicFile // opened under lock (see openFile); Persist only
 
-	mu    sync.RWMutex
-	base  *Document // guarded by mu; nil until the file could be read
-	delta delta     // guarded by mu
+	mu     sync.RWMutex
+	base   *Document // guarded by mu; written by Persist (and load, before the flusher starts)
+	frozen *delta    // guarded by mu; written by Snapshot and by a successful Persist; nil: nothing unwritten
+	delta  delta     // guarded by mu; written by Fold and Snapshot
 
-	// Flusher goroutine only.
+	// Persist only (and load, before the flusher starts).
 	lastWrite fs.FileInfo // the file as we last read or wrote it; nil: re-read before writing
 	buf       []byte      // encoding buffer, reused
-	day       dayCache
-	provider  providerCache
-	stamp     *stampClock // the tracker's record clock, resynced at each persist; nil with WithClock
+
+	// Fold and Snapshot only.
+	day      dayCache
+	provider providerCache
+
+	// Snapshot and Persist only (they never run concurrently): a written
+	// generation, emptied, for the next Snapshot to fold into.
+	spare *delta
+
+	stamp *stampClock // the tracker's record clock, resynced at each persist; nil with WithClock
 
 	recoveries     atomic.Int64 // corruption recoveries (load on New or on persist)
 	fallbackWrites atomic.Int64
@@ -121,13 +132,43 @@ func (d *delta) add(r *Record, day string, maxSessions int) {
 	d.daily.add(day, t)
 	d.models.add(r.Model, t)
 	d.providers.add(r.Provider, t)
+	d.keep(r, maxSessions)
+	d.count++
+}
+
+// keep appends r to the recent records, overwriting the oldest when full.
+func (d *delta) keep(r *Record, maxSessions int) {
 	if len(d.recent) < maxSessions {
 		d.recent = append(d.recent, *r)
 	} else {
 		d.recent[d.next] = *r
 		d.next = (d.next + 1) % maxSessions
 	}
-	d.count++
+}
+
+// absorb adds newer, a delta folded after d, into d: the sums, and newer's
+// recent records after d's, so d stays what folding both in order gives.
+func (d *delta) absorb(newer *delta, maxSessions int) {
+	for _, b := range [...]struct{ dst, src *buckets }{{&d.daily, &newer.daily}, {&d.models, &newer.models}, {&d.providers, &newer.providers}} {
+		for k, t := range b.src.m {
+			b.dst.add(k, *t)
+		}
+	}
+	for i := range newer.recent {
+		d.keep(&newer.recent[(newer.next+i)%len(newer.recent)], maxSessions)
+	}
+	d.count += newer.count
+}
+
+// reset empties d for reuse, keeping its memory.
+func (d *delta) reset() {
+	for _, b := range [...]*buckets{&d.daily, &d.models, &d.providers} {
+		clear(b.m)
+		b.lastKey, b.last = "", nil
+	}
+	clear(d.recent) // drop the strings for the GC
+	d.recent = d.recent[:0]
+	d.next, d.count = 0, 0
 }
 
 // document returns the delta as a Document to merge into a base: its
@@ -277,8 +318,36 @@ func (s *state) Fold(batch []Record) {
 	s.mu.Unlock()
 }
 
+// Snapshot implements flusher.Sink: what was folded so far becomes frozen,
+// the work of the next Persist (added to a failed persist's frozen, if
+// any), and Fold goes on into an empty delta.
+func (s *state) Snapshot() {
+	next := s.spare
+	s.spare = nil
+	if next == nil {
+		d := newDelta(s.cfg.maxSessions)
+		next = &d
+	}
+	s.mu.Lock()
+	if s.frozen == nil {
+		cur := s.delta
+		s.frozen = &cur
+		s.delta = *next
+		next = nil
+	} else {
+		s.frozen.absorb(&s.delta, s.cfg.maxSessions)
+		s.delta, *next = *next, s.delta
+	}
+	s.mu.Unlock()
+	if next != nil {
+		next.reset()
+		s.spare = next
+	}
+}
+
 // Persist implements flusher.Sink: under the cross-process lock, bring base
-// up to date with the file, write base ⊕ delta, and make it the new base.
+// up to date with the file, write base ⊕ frozen, and make it the new base.
+// It runs while Fold goes on into delta, which it never reads.
 func (s *state) Persist() error {
 	if s.stamp != nil {
 		s.stamp.resync()
@@ -290,7 +359,7 @@ func (s *state) Persist() error {
 		if err := s.refresh(); err != nil {
 			return err
 		}
-		doc := s.merged()
+		doc := s.merged(s.frozen)
 		var err error
 		s.buf, err = doc.AppendJSON(s.buf[:0])
 		if err != nil {
@@ -298,7 +367,7 @@ func (s *state) Persist() error {
 		}
 		err = s.file.Replace(s.buf)
 		// A failed directory fsync comes after the rename: the file holds
-		// doc already, so doc is the new base and delta is spent (merging
+		// doc already, so doc is the new base and frozen is spent (merging
 		// it again would count it twice). The error still fails this
 		// persist, and the retry rewrites the same content durably.
 		var step *flusher.StepError
@@ -306,8 +375,13 @@ func (s *state) Persist() error {
 			s.lastWrite, _ = os.Stat(s.path)
 			s.mu.Lock()
 			s.base = doc
-			s.delta = newDelta(s.cfg.maxSessions)
+			spent := s.frozen
+			s.frozen = nil
 			s.mu.Unlock()
+			if spent != nil && s.spare == nil {
+				spent.reset() // no query can reach it any more
+				s.spare = spent
+			}
 		}
 		if err != nil {
 			return fmt.Errorf("tracker: write %s: %w", s.path, err)
@@ -316,16 +390,18 @@ func (s *state) Persist() error {
 	})
 }
 
-// merged returns a new document: base (or an empty one) ⊕ delta, stamped
-// now. Called on the flusher's goroutine (or after it stopped).
-func (s *state) merged() *Document {
+// merged returns a new document: base (or an empty one) ⊕ d, stamped now.
+// Called by Persist (or after the flusher stopped).
+func (s *state) merged(d *delta) *Document {
 	var doc *Document
 	if s.base != nil {
 		doc = s.base.Clone()
 	} else {
 		doc = NewDocument()
 	}
-	doc.Merge(s.delta.document(s.cfg.loc), s.cfg.maxSessions)
+	if d != nil {
+		doc.Merge(d.document(s.cfg.loc), s.cfg.maxSessions)
+	}
 	doc.LastUpdated = s.cfg.clock().In(s.cfg.loc).Format(TimestampLayout)
 	return doc
 }
@@ -349,13 +425,17 @@ func (e *FallbackError) Error() string {
 
 func (e *FallbackError) Unwrap() error { return e.Err }
 
-// fallback writes base ⊕ delta where it can, as the original does: the
-// backup file, then usage.emergency.<unix>.json beside the usage file, then
-// the same name in the system's temporary directory. Called by Close after
-// the flusher's goroutine has stopped.
+// fallback writes base ⊕ frozen ⊕ delta where it can, as the original
+// does: the backup file, then usage.emergency.<unix>.json beside the usage
+// file, then the same name in the system's temporary directory. Called by
+// Close after the flusher's goroutines have stopped.
 func (s *state) fallback(persistErr error) error {
-	pending := s.delta.count
-	data, err := s.merged().AppendJSON(nil)
+	s.Snapshot() // delta joins frozen
+	pending := 0
+	if s.frozen != nil {
+		pending = s.frozen.count
+	}
+	data, err := s.merged(s.frozen).AppendJSON(nil)
 	if err != nil {
 		s.lost.Add(int64(pending))
 		return &FallbackError{Records: pending, Err: errors.Join(persistErr, err)}

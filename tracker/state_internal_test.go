@@ -3,8 +3,12 @@ package tracker
 import (
 	"os"
 	"path/filepath"
+	"reflect"
 	"sync"
 	"testing"
+	"time"
+
+	"pgregory.net/rapid"
 )
 
 // TestRefreshKeepsBaseWhilePathFlips: an operator clearing a fault removes
@@ -72,6 +76,7 @@ func TestRefreshKeepsBaseWhilePathFlips(t *testing.T) {
 		select {
 		case <-done:
 			// The path is empty now: the next write must still hold all 10.
+			s.Snapshot()
 			if err := s.Persist(); err != nil {
 				t.Fatal(err)
 			}
@@ -80,4 +85,46 @@ func TestRefreshKeepsBaseWhilePathFlips(t *testing.T) {
 		default:
 		}
 	}
+}
+
+// TestDeltaAbsorb: folding a into one delta and b into another, then
+// absorbing the second into the first, is folding a then b into one delta,
+// sums and recent records alike, for any split, across the recent ring's
+// wrap; and a reset delta folds like a new one. This is what a failed
+// persist's frozen generation relies on when the next Snapshot adds to it.
+func TestDeltaAbsorb(t *testing.T) {
+	rapid.Check(t, func(t *rapid.T) {
+		maxSessions := rapid.IntRange(1, 6).Draw(t, "maxSessions")
+		n := rapid.IntRange(0, 20).Draw(t, "n")
+		split := rapid.IntRange(0, n).Draw(t, "split")
+		recs := make([]Record, n)
+		for i := range recs {
+			recs[i] = mkRecord(rapid.IntRange(0, 3).Draw(t, "g"), i)
+			recs[i].Provider = DetectProvider(recs[i].Model)
+		}
+		fold := func(d *delta, rs []Record) {
+			for i := range rs {
+				d.add(&rs[i], rs[i].Timestamp.UTC().Format(DayLayout), maxSessions)
+			}
+		}
+		whole := newDelta(maxSessions)
+		fold(&whole, recs)
+
+		older, newer := newDelta(maxSessions), newDelta(maxSessions)
+		fold(&older, recs[:split])
+		fold(&newer, recs[split:])
+		older.absorb(&newer, maxSessions)
+		if got, want := older.document(time.UTC), whole.document(time.UTC); !reflect.DeepEqual(got, want) {
+			t.Fatalf("absorb at %d of %d (max %d):\ngot  %+v\nwant %+v", split, n, maxSessions, got, want)
+		}
+		if older.count != n {
+			t.Fatalf("count %d, want %d", older.count, n)
+		}
+
+		older.reset()
+		fold(&older, recs)
+		if got, want := older.document(time.UTC), whole.document(time.UTC); !reflect.DeepEqual(got, want) {
+			t.Fatalf("reset then fold:\ngot  %+v\nwant %+v", got, want)
+		}
+	})
 }
