@@ -295,8 +295,12 @@ func ratio[T int64 | float64](num, den T) string {
 		return "-"
 	}
 	r := float64(num) / float64(den)
-	if r >= 100 {
+	switch {
+	case r >= 100:
 		return fmt.Sprintf("%.0f×", r)
+	case r >= 10:
+		return fmt.Sprintf("%.1f×", r)
+	default:
+		return fmt.Sprintf("%.2f×", r)
 	}
-	return fmt.Sprintf("%.2f×", r)
 }
