@@ -12,12 +12,14 @@ import (
 	"time"
 	"unsafe"
 
+	"go.uber.org/goleak"
 	"pgregory.net/rapid"
 )
 
 // TestMain raises rapid's default of 30 steps per sequence so the model
 // test wraps small rings around many times (a -rapid.steps flag given on
-// the command line still wins).
+// the command line still wins), and fails the run if a test leaves a
+// goroutine behind (a producer parked in Push forever, say).
 func TestMain(m *testing.M) {
 	flag.Parse()
 	set := false
@@ -28,7 +30,7 @@ func TestMain(m *testing.M) {
 			os.Exit(2)
 		}
 	}
-	os.Exit(m.Run())
+	goleak.VerifyTestMain(m)
 }
 
 func TestNewCapacity(t *testing.T) {
