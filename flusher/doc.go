@@ -6,14 +6,17 @@
 //
 // # The drain loop (batch.go)
 //
-// A Flusher folds often and persists rarely. Folding (ring → memory, Sink.Fold)
-// is driven by size: producers wake a sleeping flusher only when their push
-// brings the pending count to BatchSize (ring.Arm), at most once per
-// crossing and never while it is awake. Persisting (memory → file,
-// Sink.Persist) is driven by time: FlushInterval after the oldest
-// unpersisted item was folded, or at once when Flush or Close asks. A
-// failing Persist never stalls the ring: the flusher keeps folding (the sink
-// keeps its state bounded) and retries with exponential backoff and jitter;
+// A Flusher folds often and persists rarely, on two goroutines. Folding
+// (ring → memory, Sink.Fold) is driven by size, on the loop goroutine:
+// producers wake a sleeping loop only when their push brings the pending
+// count to BatchSize (ring.Arm), at most once per crossing and never while
+// it is awake. Persisting (memory → file, Sink.Persist) is driven by time,
+// on the persister goroutine: FlushInterval after the oldest unpersisted
+// item was folded, or at once when Flush or Close asks. The loop starts a
+// persist with Sink.Snapshot, which freezes exactly what it covers, and
+// goes on folding while it runs, so neither a slow disk nor a failing one
+// ever stalls the ring: a failed persist is retried with exponential
+// backoff and jitter (the sink keeps its state bounded meanwhile), and
 // nothing is dropped.
 //
 // # The durability contract
