@@ -17,18 +17,18 @@ const (
 	opChunk    = "chat.chunk" // one per streamed token (-per-chunk): progress, no tokens
 )
 
-// lane is one recorder and what was measured while streaming with it.
+// lane is one recorder and what was measured while streaming with it. A
+// lane without a recorder streams the same way and records nothing: its
+// gaps are what the machine gives without recording.
 type lane struct {
 	name string
-	rec  tracker.Recorder
+	rec  tracker.Recorder // nil: no recording
 
 	gaps  *harness.Histogram // ns between consecutive content chunks received
 	calls *harness.Histogram // ns spent in each Record call
 
-	responses    int64
-	inputTokens  int64 // as the usage chunks reported them
-	outputTokens int64
-	records      int64 // Record calls, progress ones included
+	// What the final chunks reported.
+	responses, inputTokens, outputTokens int64
 }
 
 func newLane(name string, rec tracker.Recorder) *lane {
@@ -43,7 +43,6 @@ func (l *lane) record(r tracker.Record) error {
 	if err != nil {
 		return fmt.Errorf("record with the %s tracker: %w", l.name, err)
 	}
-	l.records++
 	return nil
 }
 
@@ -93,7 +92,7 @@ func (s *streamer) streamOne(ctx context.Context, l *lane, out io.Writer) (err e
 					return fmt.Errorf("print: %w", err)
 				}
 			}
-			if s.perChunk {
+			if s.perChunk && l.rec != nil {
 				// No tokens: the response's record carries them all, as the
 				// API reported them. LatencyMS is the gap to this chunk.
 				err := l.record(tracker.Record{Model: c.Model, Operation: opChunk, LatencyMS: float64(now-last) / 1e6})
@@ -118,7 +117,13 @@ func (s *streamer) streamOne(ctx context.Context, l *lane, out io.Writer) (err e
 		return fmt.Errorf("usage: total_tokens %d != prompt_tokens %d + completion_tokens %d",
 			u.TotalTokens, u.PromptTokens, u.CompletionTokens)
 	}
-	err = l.record(tracker.Record{
+	l.responses++
+	l.inputTokens += u.PromptTokens
+	l.outputTokens += u.CompletionTokens
+	if l.rec == nil {
+		return nil
+	}
+	return l.record(tracker.Record{
 		Model:        final.Model,
 		InputTokens:  u.PromptTokens,
 		OutputTokens: u.CompletionTokens,
@@ -127,11 +132,4 @@ func (s *streamer) streamOne(ctx context.Context, l *lane, out io.Writer) (err e
 		Operation:    opResponse,
 		Metadata:     map[string]string{"completion_id": final.ID},
 	})
-	if err != nil {
-		return err
-	}
-	l.responses++
-	l.inputTokens += u.PromptTokens
-	l.outputTokens += u.CompletionTokens
-	return nil
 }

@@ -11,15 +11,17 @@
 // the usage of its final chunk (model, prompt and completion tokens, cost
 // from tracker.DefaultPricing) with the tracker.
 //
-// Every response is streamed twice, alternately: once recording with the
-// asynchronous tracker (tracker.New, usage.json) and once with the
-// synchronous baseline (tracker.NewSync, usage-sync.json), which reads and
-// rewrites the file on every call. With -per-chunk (the default) each
-// streamed token also gets a progress record on the hot path; one record
-// per response is invisible either way. The program then prints, side by
-// side, the distribution of the gaps between chunks as the client received
-// them and the time spent in each Record call (harness HDR histograms), and
-// the totals re-read from both usage files.
+// Every response is streamed three times, in turn: recording with the
+// asynchronous tracker (tracker.New, usage.json), with the synchronous
+// baseline (tracker.NewSync, usage-sync.json), which reads and rewrites the
+// file on every call, and without recording, which shows what the machine
+// gives. With -per-chunk (the default) each streamed token also gets a
+// progress record on the hot path; one record per response is invisible
+// either way. The program then prints, side by side, the distribution of
+// the gaps between tokens as the client received them and of the time
+// spent in each Record call (harness HDR histograms), and the totals
+// re-read from both usage files. SIGINT or SIGTERM stops it; the trackers
+// are closed on the way out, so every record made is in the files.
 //
 //	go run ./examples/streaming
 //	go run ./examples/streaming -responses 50 -chunks 200 -interval 2ms -dir .
@@ -33,6 +35,7 @@ import (
 	"flag"
 	"fmt"
 	"io"
+	"math"
 	"net/http/httptest"
 	"os"
 	"os/signal"
@@ -76,7 +79,7 @@ func parseFlags(args []string, output io.Writer) (config, error) {
 	var c config
 	fs := flag.NewFlagSet("streaming", flag.ContinueOnError)
 	fs.SetOutput(output)
-	fs.IntVar(&c.responses, "responses", 10, "responses to stream with each tracker")
+	fs.IntVar(&c.responses, "responses", 10, "responses to stream with each tracker (and without one)")
 	fs.IntVar(&c.chunks, "chunks", 100, "tokens (content chunks) per response")
 	fs.DurationVar(&c.interval, "interval", time.Millisecond, "the server's pause before each token")
 	fs.StringVar(&c.dir, "dir", "", "directory of usage.json and usage-sync.json, added to if they exist\n(default: a temporary directory, removed at exit)")
@@ -135,7 +138,8 @@ func run(ctx context.Context, args []string, stdout io.Writer) (err error) {
 	if err != nil {
 		return errors.Join(fmt.Errorf("open sync tracker: %w", err), closeTracker("async", async))
 	}
-	lanes := []*lane{newLane("async", async), newLane("sync", syncT)}
+	// The third lane records nothing: its gaps show what the machine gives.
+	lanes := []*lane{newLane("async", async), newLane("sync", syncT), newLane("none", nil)}
 	closed := false
 	closeAll := func() error {
 		closed = true
@@ -166,7 +170,7 @@ func run(ctx context.Context, args []string, stdout io.Writer) (err error) {
 		pricing:  pricing,
 	}
 
-	fmt.Fprintf(stdout, "%d responses × %d tokens with each tracker, one token every %v, from %s (%s)\n\n",
+	fmt.Fprintf(stdout, "%d responses × %d tokens with each tracker and without one, one token every %v, from %s (%s)\n\n",
 		cfg.responses, cfg.chunks, cfg.interval, ts.URL, cfg.model)
 	fmt.Fprintf(stdout, "response 1 (async tracker): ")
 	begin := time.Now()
@@ -177,7 +181,7 @@ func run(ctx context.Context, args []string, stdout io.Writer) (err error) {
 				out = stdout
 			}
 			if err := s.streamOne(ctx, l, out); err != nil {
-				return fmt.Errorf("response %d with the %s tracker: %w", i+1, l.name, err)
+				return fmt.Errorf("response %d, recording %s: %w", i+1, l.name, err)
 			}
 			if out != nil {
 				fmt.Fprint(stdout, "\n\n")
@@ -187,7 +191,7 @@ func run(ctx context.Context, args []string, stdout io.Writer) (err error) {
 	elapsed := time.Since(begin)
 	u := server.Usage()
 	fmt.Fprintf(stdout, "streamed %d responses in %v; the server reported %d prompt + %d completion = %d tokens in %d usage chunks\n\n",
-		2*cfg.responses, elapsed.Round(time.Millisecond), u.PromptTokens, u.CompletionTokens,
+		len(lanes)*cfg.responses, elapsed.Round(time.Millisecond), u.PromptTokens, u.CompletionTokens,
 		u.PromptTokens+u.CompletionTokens, u.Responses)
 
 	writeReport(stdout, cfg, lanes)
@@ -198,12 +202,16 @@ func run(ctx context.Context, args []string, stdout io.Writer) (err error) {
 		return err
 	}
 	fmt.Fprintln(stdout, "usage files, re-read:")
-	for _, f := range []struct{ name, path string }{{"async", asyncPath}, {"sync", syncPath}} {
+	for _, f := range []struct {
+		l    *lane
+		path string
+	}{{lanes[0], asyncPath}, {lanes[1], syncPath}} {
 		t, err := fileTotals(f.path)
 		if err != nil {
 			return err
 		}
-		fmt.Fprintf(stdout, "  %-5s  %d calls, %d tokens, $%.6f  %s\n", f.name, t.Calls, t.Tokens, t.Cost(), f.path)
+		fmt.Fprintf(stdout, "  %-5s  %d calls, %d tokens, $%.6f (streamed: %d responses, %d prompt + %d completion tokens)  %s\n",
+			f.l.name, t.Calls, t.Tokens, t.Cost(), f.l.responses, f.l.inputTokens, f.l.outputTokens, f.path)
 	}
 	if cfg.dir == "" {
 		fmt.Fprintln(stdout, "  (a temporary directory, removed now: pass -dir to keep the files)")
@@ -240,10 +248,10 @@ func fileTotals(path string) (tracker.Totals, error) {
 // writeReport prints the gap and Record-call distributions of the lanes
 // side by side.
 func writeReport(w io.Writer, cfg config, lanes []*lane) {
-	async, sync := lanes[0], lanes[1]
-	fmt.Fprintf(w, "gaps between tokens as received (the server sends one every %v), %d per tracker:\n",
+	async, sync, none := lanes[0], lanes[1], lanes[2]
+	fmt.Fprintf(w, "gaps between tokens as received (the server sends one every %v), %d per tracker; none: not recording:\n",
 		cfg.interval, async.gaps.Count())
-	writeTable(w, async.gaps.Summary(), sync.gaps.Summary())
+	writeTable(w, async.gaps.Summary(), sync.gaps.Summary(), none.gaps.Summary())
 
 	what := "one per response"
 	if cfg.perChunk {
@@ -252,15 +260,20 @@ func writeReport(w io.Writer, cfg config, lanes []*lane) {
 	clock := harness.CalibrateOverhead(100_000)
 	fmt.Fprintf(w, "\nRecord call (%s), %d per tracker; the clock alone reads p50 %s, mean %s:\n",
 		what, async.calls.Count(), formatNs(float64(clock.P50)), formatNs(clock.Mean))
-	writeTable(w, async.calls.Summary(), sync.calls.Summary())
+	writeTable(w, async.calls.Summary(), sync.calls.Summary(), harness.Summary{})
 	fmt.Fprintln(w)
 }
 
-func writeTable(w io.Writer, a, s harness.Summary) {
+// writeTable prints the summaries n (no recording; unless empty), a
+// (async) and s (sync), and the ratio of s to a.
+func writeTable(w io.Writer, a, s, n harness.Summary) {
 	fmt.Fprintf(w, "  %-10s %9s %9s %9s %9s %9s\n", "", "p50", "p99", "p99.9", "max", "mean")
 	row := func(name string, x harness.Summary) {
 		fmt.Fprintf(w, "  %-10s %9s %9s %9s %9s %9s\n", name, formatNs(float64(x.P50)), formatNs(float64(x.P99)),
 			formatNs(float64(x.P999)), formatNs(float64(x.Max)), formatNs(x.Mean))
+	}
+	if n.Count > 0 {
+		row("none", n)
 	}
 	row("async", a)
 	row("sync", s)
@@ -268,9 +281,13 @@ func writeTable(w io.Writer, a, s harness.Summary) {
 		ratio(s.P999, a.P999), ratio(s.Max, a.Max), ratio(s.Mean, a.Mean))
 }
 
-// formatNs formats nanoseconds in ns, µs, ms or s, with about 3
-// significant digits.
+// formatNs formats nanoseconds in ns, µs, ms or s, with 3 significant
+// digits.
 func formatNs(ns float64) string {
+	if ns >= 1000 { // round first, so that 999.7µs comes out as 1.00ms
+		scale := math.Pow(10, math.Floor(math.Log10(ns))-2)
+		ns = math.Round(ns/scale) * scale
+	}
 	v, unit := ns, "ns"
 	switch {
 	case ns >= 1e9:

@@ -31,7 +31,9 @@ func TestMain(m *testing.M) { goleak.VerifyTestMain(m) }
 // The run's numbers are small so the test is quick; timings are only
 // printed, never asserted (the machine is shared and noisy).
 func TestRun(t *testing.T) {
-	const responses, chunks = 3, 5
+	// Each response is streamed with the async tracker, the sync one and
+	// none.
+	const responses, chunks, lanes = 3, 5, 3
 	for _, perChunk := range []bool{true, false} {
 		t.Run("per-chunk="+strconv.FormatBool(perChunk), func(t *testing.T) {
 			dir := t.TempDir()
@@ -59,26 +61,26 @@ func TestRun(t *testing.T) {
 			}
 			serverPrompt, serverCompletion, serverTotal, usageChunks := atoi(t, m[1]), atoi(t, m[2]), atoi(t, m[3]), atoi(t, m[4])
 			promptWords := int64(len(strings.Fields(prompt)))
-			if usageChunks != 2*responses || serverPrompt != 2*responses*promptWords ||
-				serverCompletion != 2*responses*chunks || serverTotal != serverPrompt+serverCompletion {
+			if usageChunks != lanes*responses || serverPrompt != lanes*responses*promptWords ||
+				serverCompletion != lanes*responses*chunks || serverTotal != serverPrompt+serverCompletion {
 				t.Fatalf("server reported %d usage chunks, %d prompt, %d completion, %d total tokens; want %d, %d, %d",
-					usageChunks, serverPrompt, serverCompletion, serverTotal, 2*responses, 2*responses*promptWords, 2*responses*chunks)
+					usageChunks, serverPrompt, serverCompletion, serverTotal, lanes*responses, lanes*responses*promptWords, lanes*responses*chunks)
 			}
 
-			// Each file holds exactly the half of that its client recorded.
+			// Each file holds exactly the third of that its client recorded.
 			perResponseIn, perResponseOut := serverPrompt/usageChunks, serverCompletion/usageChunks
 			wantCalls := int64(responses)
 			if perChunk {
 				wantCalls += responses * chunks
 			}
 			cost := tracker.NanosFromUSD(tracker.CalculateCost(tracker.DefaultPricing(), "gpt-4o-mini", perResponseIn, perResponseOut))
-			wantTotals := tracker.Totals{Tokens: serverTotal / 2, CostNanos: responses * cost, Calls: wantCalls}
+			wantTotals := tracker.Totals{Tokens: serverTotal / lanes, CostNanos: responses * cost, Calls: wantCalls}
 			for _, name := range []string{"usage.json", "usage-sync.json"} {
 				checkUsageFile(t, filepath.Join(dir, name), wantTotals, perResponseIn, perResponseOut, responses)
 			}
 
 			// The report: both distributions, both trackers, and the ratio.
-			gapRE := regexp.MustCompile(`(?m)^gaps between tokens as received \(the server sends one every 200µs\), (\d+) per tracker:$`)
+			gapRE := regexp.MustCompile(`(?m)^gaps between tokens as received \(the server sends one every 200µs\), (\d+) per tracker; none: not recording:$`)
 			if m := gapRE.FindStringSubmatch(text); m == nil {
 				t.Error("output lacks the gap report's header")
 			} else if got := atoi(t, m[1]); got != responses*(chunks-1) {
@@ -94,6 +96,9 @@ func TestRun(t *testing.T) {
 				if n := len(regexp.MustCompile(`(?m)^ +`+row+`$`).FindAllString(text, -1)); n != 2 {
 					t.Errorf("output has %d lines matching %q, want 2 (gaps and Record calls)", n, row)
 				}
+			}
+			if n := len(regexp.MustCompile(`(?m)^ +none( +[0-9.]+(ns|µs|ms|s)){5}$`).FindAllString(text, -1)); n != 1 {
+				t.Errorf("output has %d gap lines without recording, want 1", n)
 			}
 			for _, name := range []string{"async", "sync"} {
 				line := fmt.Sprintf("  %-5s  %d calls, %d tokens, ", name, wantTotals.Calls, wantTotals.Tokens)
