@@ -81,7 +81,7 @@ func parseFlags(args []string, output io.Writer) (config, error) {
 	fs.SetOutput(output)
 	fs.IntVar(&c.responses, "responses", 10, "responses to stream with each tracker (and without one)")
 	fs.IntVar(&c.chunks, "chunks", 100, "tokens (content chunks) per response")
-	fs.DurationVar(&c.interval, "interval", time.Millisecond, "the server's pause before each token")
+	fs.DurationVar(&c.interval, "interval", time.Millisecond, "time between the tokens the server sends")
 	fs.StringVar(&c.dir, "dir", "", "directory of usage.json and usage-sync.json, added to if they exist\n(default: a temporary directory, removed at exit)")
 	fs.BoolVar(&c.perChunk, "per-chunk", true, "also record a progress record per token on the hot path")
 	fs.StringVar(&c.model, "model", "gpt-4o-mini", "model to ask for (priced by tracker.DefaultPricing)")
