@@ -41,11 +41,12 @@ type Record struct {
 
 // Bounds of a non-zero Timestamp, in Unix seconds: a day inside years
 // 1..9999 whatever the time zone, so that its ISO 8601 form always has the
-// "YYYY-MM-DD" layout. zeroUnix is time.Time{}.Unix().
+// "YYYY-MM-DD" layout. A zero Timestamp is told by IsZero, not by its Unix
+// seconds: time.Time{} plus nanoseconds is not zero, is not stamped, and
+// west of UTC falls in the year 0.
 var (
 	minRecordUnix = time.Date(1, time.January, 2, 0, 0, 0, 0, time.UTC).Unix()
 	maxRecordUnix = time.Date(9999, time.December, 30, 0, 0, 0, 0, time.UTC).Unix()
-	zeroUnix      = time.Time{}.Unix()
 )
 
 // Validate reports whether r can be recorded. It returns nil or an error
@@ -75,7 +76,7 @@ func (r *Record) Validate() error {
 		len(r.Provider) <= MaxProviderLen && len(r.Operation) <= MaxOperationLen &&
 		r.InputTokens >= 0 && r.OutputTokens >= 0 && r.InputTokens <= math.MaxInt64-r.OutputTokens &&
 		r.CostUSD >= 0 && r.CostUSD <= MaxCostUSD && r.LatencyMS >= 0 && r.LatencyMS <= math.MaxFloat64 &&
-		(u == zeroUnix || (u >= minRecordUnix && u <= maxRecordUnix)) &&
+		(r.Timestamp.IsZero() || (u >= minRecordUnix && u <= maxRecordUnix)) &&
 		len(r.Metadata) <= MaxMetadataKeys {
 		return nil
 	}
@@ -109,7 +110,7 @@ func (r *Record) validateSlow() error {
 	if err := checkAmount("LatencyMS", r.LatencyMS); err != nil {
 		return err
 	}
-	if u := r.Timestamp.Unix(); u != zeroUnix && (u < minRecordUnix || u > maxRecordUnix) {
+	if u := r.Timestamp.Unix(); !r.Timestamp.IsZero() && (u < minRecordUnix || u > maxRecordUnix) {
 		return invalidRecord("Timestamp", "%s is outside the years 1..9999", r.Timestamp.UTC().Format(time.RFC3339))
 	}
 	if len(r.Metadata) > MaxMetadataKeys {
