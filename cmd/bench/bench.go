@@ -127,8 +127,13 @@ type side struct {
 }
 
 // open starts a tracker of the named side ("sync" or "async") on a fresh
-// file.
+// file, with the options every scenario's trackers get.
 func (b *bench) open(name, file string) (*side, error) {
+	return b.openWith(name, file, b.trackerOptions()...)
+}
+
+// openWith is open with the given options instead.
+func (b *bench) openWith(name, file string, opts ...tracker.Option) (*side, error) {
 	path, err := b.fresh(file)
 	if err != nil {
 		return nil, err
@@ -136,13 +141,13 @@ func (b *bench) open(name, file string) (*side, error) {
 	s := &side{name: name, path: path}
 	switch name {
 	case "sync":
-		st, err := tracker.NewSync(path, b.trackerOptions()...)
+		st, err := tracker.NewSync(path, opts...)
 		if err != nil {
 			return nil, err
 		}
 		s.rec = st
 	case "async":
-		at, err := tracker.New(path, b.trackerOptions()...)
+		at, err := tracker.New(path, opts...)
 		if err != nil {
 			return nil, err
 		}

@@ -49,6 +49,41 @@ func (b *bench) evaluateCriteria() {
 		lat != nil, p99 < float64(p99Max))
 	add(criterion{Name: "async_p999", Target: "async Record p99.9 < 100 µs", Measured: p999, Unit: "ns", Display: fmtNs(p999)},
 		lat != nil, p999 < float64(p999Max))
+	st := r.Stall
+	var stallP999 float64
+	stallDisplay := ""
+	if st != nil {
+		stallP999 = st.Async.During.P999MS * 1e6
+		stallDisplay = fmt.Sprintf("%s (%s calls starting during a %s stall, %d producers; sync %s)",
+			fmtNs(stallP999), count(st.Async.During.Count), fmtMSAsNs(st.StallMS), st.Producers, fmtMSAsNs(st.Sync.During.P999MS))
+	}
+	add(criterion{Name: "stall_p999", Target: "async Record p99.9 during an fsync stall < 100 µs", Measured: stallP999, Unit: "ns",
+		Display: stallDisplay}, st != nil, st != nil && st.Async.During.Count > 0 && stallP999 < float64(p999Max))
+	// Isolation: the stall adds nothing to the tail the same producers have
+	// without it, within the noise of two windows (twice the control's
+	// p99.9, plus 100 µs).
+	var ctlP999 float64
+	isolated, isoDisplay := false, ""
+	if st != nil && st.Async.Control != nil {
+		ctlP999 = st.Async.Control.Calls.P999MS * 1e6
+		isolated = st.Async.During.Count > 0 && st.Async.Control.Calls.Count > 0 && stallP999 <= 2*ctlP999+float64(p999Max)
+		isoDisplay = fmt.Sprintf("p99.9 %s during the stall, %s without it", fmtNs(stallP999), fmtNs(ctlP999))
+	}
+	add(criterion{Name: "stall_isolation", Target: "the fsync stall adds nothing to async p99.9 (during <= control × 2 + 100 µs)",
+		Measured: stallP999 - ctlP999, Unit: "ns", Display: isoDisplay}, st != nil, isolated)
+	sk := r.Soak
+	var soak soakResult
+	if sk != nil {
+		soak = *sk
+	}
+	add(criterion{Name: "soak_heap_flat", Target: "soak: heap in use flat (last <= first × 1.5 + 4 MiB)", Measured: float64(soak.Last.HeapBytes), Unit: "bytes",
+		Display: fmt.Sprintf("%s -> %s", mib(soak.First.HeapBytes), mib(soak.Last.HeapBytes))}, sk != nil, soak.HeapFlat)
+	add(criterion{Name: "soak_goroutines_flat", Target: "soak: goroutines flat (last <= first)", Measured: float64(soak.Last.Goroutines), Unit: "goroutines",
+		Display: fmt.Sprintf("%d -> %d", soak.First.Goroutines, soak.Last.Goroutines)}, sk != nil, soak.GoroutinesFlat)
+	add(criterion{Name: "soak_p99_flat", Target: "soak: Record p99 flat (last <= first × 2 + 50 µs)", Measured: float64(soak.Last.P99Ns), Unit: "ns",
+		Display: fmt.Sprintf("%s -> %s", fmtNs(float64(soak.First.P99Ns)), fmtNs(float64(soak.Last.P99Ns)))}, sk != nil, soak.P99Flat)
+	add(criterion{Name: "soak_zero_loss", Target: "soak: zero loss (honesty check OK)", Measured: float64(soak.TotalCalls - soak.PersistedCalls), Unit: "calls",
+		Display: fmt.Sprintf("%s recorded, %s persisted", count(soak.TotalCalls), count(soak.PersistedCalls))}, sk != nil, soak.ZeroLoss)
 	failed := b.honestyFailures()
 	add(criterion{Name: "zero_loss", Target: "zero loss: every honesty check OK", Measured: float64(failed), Unit: "failed checks",
 		Display: fmt.Sprintf("%d of %d checks OK", len(r.Honesty)-failed, len(r.Honesty))}, len(r.Honesty) > 0, failed == 0)

@@ -12,7 +12,11 @@ import (
 )
 
 // The scenarios, in the order they run.
-var allScenarios = []string{"latency", "streaming", "throughput", "concurrent", "queues", "io"}
+var allScenarios = []string{"latency", "streaming", "throughput", "concurrent", "queues", "io", "stall", "soak"}
+
+// defaultScenarios run without -scenarios: all but the soak, which is a
+// run of its own (a minute by default, as long as -duration says).
+var defaultScenarios = allScenarios[:len(allScenarios)-1]
 
 // sweepGoroutines are the goroutine counts of the concurrent sweep.
 var sweepGoroutines = []int{1, 2, 4, 8, 16, 64}
@@ -33,6 +37,12 @@ type config struct {
 	sweepCalls   int // async calls per goroutine in the sweep
 	queueItems   int // items per queues run (all producers together)
 	rate         float64
+	producers    int           // goroutines of the stall and soak scenarios
+	stall        time.Duration // the injected fsync stall
+	stallCap     int           // the async ring's capacity in the stall scenario
+	soakDuration time.Duration
+	soakRate     float64       // calls/s in total
+	soakInterval time.Duration // between live lines
 	quick        bool
 	strict       bool
 	seedDefaults bool
@@ -47,8 +57,10 @@ const usageHead = `usage: bench [flags]
 Runs the original UsageTracker benchmark suite against usagering, the
 synchronous baseline (tracker.NewSync: read, parse, write the whole file per
 call) and the asynchronous tracker (tracker.New) side by side in one run, plus
-a concurrency sweep, a queue comparison (ring vs chan vs mutex) and an I/O
-count. Every async (and sync) run is checked afterwards against the file it
+a concurrency sweep, a queue comparison (ring vs chan vs mutex), an I/O
+count and a disk stall (one fsync blocked for -stall). A soak (-scenarios
+soak) runs a paced load for -duration with a live line every few seconds.
+Every async (and sync) run is checked afterwards against the file it
 wrote: any lost or altered record makes the run exit 1.
 
 Output (in -out): benchmark_results.json (the original's keys plus ours),
@@ -70,6 +82,9 @@ Defaults by mode (an explicit flag always wins):
   -duration                       5s               1s               5s
   -sweep-calls                20,000            2,000           20,000
   -queue-items             1,000,000          100,000        1,000,000
+  -stall                          2s            500ms               2s
+  soak duration                   1m              20s               1m
+    (the soak runs for -duration when it is given)
 
 throughput: calls_per_second counts persisted records only. Sync: calls that
 returned (each wrote the file) / window. Async: records persisted (Stats, and
@@ -81,6 +96,21 @@ N calls per second in total, split evenly across the goroutines (each gets
 N/g, starts staggered); latency is measured from each call's intended start,
 which corrects coordinated omission. A rate above what a side sustains makes
 its latencies grow with the run's length: that is the point.
+
+stall: -producers goroutines call Record (closed loop, or paced with -rate)
+on each side while one fsync of the usage file is made to block for -stall
+(through tracker.WithFS; the scenario always fsyncs, -nosync or not). The
+figures that count are of the calls that start while the fsync blocks. In a
+closed loop a blocked producer issues no calls, so each producer's calls that
+a long call kept from starting (at its own mean interval before the stall)
+count too, each with the latency it would have seen (coordinated-omission
+correction); the timed calls alone are shown beside them.
+
+soak: -producers goroutines paced at -rate in total (50,000 calls/s when -rate
+is not given) on the async tracker for -duration, a line every -interval
+(default 5 s, at most a quarter of the run); then the first and the last
+quarter of the run (a minute each for runs of 4 minutes or more) are compared:
+heap in use, goroutines, Record p99.
 `
 
 // parseFlags parses args. Errors wrap errUsage; -h gives flag.ErrHelp.
@@ -93,15 +123,19 @@ func parseFlags(args []string, stderr io.Writer) (*config, error) {
 		fmt.Fprint(stderr, usageTail)
 	}
 	out := fs.String("out", "bench-out", "output `dir`ectory")
-	scen := fs.String("scenarios", strings.Join(allScenarios, ","), "comma-separated `list` of scenarios to run: "+strings.Join(allScenarios, ", "))
+	scen := fs.String("scenarios", strings.Join(defaultScenarios, ","), "comma-separated `list` of scenarios to run: "+strings.Join(allScenarios, ", "))
 	calls := fs.Int("calls", 1_000_000, "`N` async record-latency calls (sync: min(N, 1000); see below)")
 	chunks := fs.Int("chunks", 1000, "`N` streaming chunks per side")
-	duration := fs.Duration("duration", 5*time.Second, "throughput window per side")
+	duration := fs.Duration("duration", 5*time.Second, "throughput window per side; the soak's length (default 1m for the soak)")
 	threads := fs.Int("threads", 5, "goroutines of the original concurrent scenario")
 	perThread := fs.Int("calls-per-thread", 20, "calls per goroutine of the original concurrent scenario and of the sync sweep")
 	sweepCalls := fs.Int("sweep-calls", 20_000, "async calls per goroutine in the concurrent sweep (1, 2, 4, 8, 16, 64 goroutines)")
 	queueItems := fs.Int("queue-items", 1_000_000, "items per queues run (ring, chan, mutex × 1, 4, 16, 64 producers), all producers together")
-	rate := fs.Float64("rate", 0, "open-loop pacing: `calls/s` in total, split evenly across goroutines (latency and concurrent scenarios; 0 = closed loop)")
+	rate := fs.Float64("rate", 0, "open-loop pacing: `calls/s` in total, split evenly across goroutines (latency, concurrent and stall scenarios; 0 = closed loop; the soak's rate, 50000 when not given)")
+	producers := fs.Int("producers", 8, "`N` goroutines calling Record in the stall and soak scenarios")
+	stallD := fs.Duration("stall", 2*time.Second, "how long the stall scenario's fsync blocks")
+	stallCap := fs.Int("stall-capacity", stallCapacity, "the async ring's `capacity` in the stall scenario")
+	interval := fs.Duration("interval", 5*time.Second, "between the soak's live lines (at most a quarter of the soak)")
 	quick := fs.Bool("quick", false, "short run (about 15 s): see the table below")
 	strict := fs.Bool("strict", false, "exit 1 if any success criterion fails")
 	seed := fs.Bool("seed-defaults", false, "the original's exact parameters: 100 latency calls per side, 100 chunks, 5 s, 5 × 20")
@@ -129,6 +163,8 @@ func parseFlags(args []string, stderr io.Writer) (*config, error) {
 		out: *out, calls: *calls, chunks: *chunks, duration: *duration,
 		threads: *threads, perThread: *perThread, sweepCalls: *sweepCalls, queueItems: *queueItems,
 		rate: *rate, quick: *quick, strict: *strict, seedDefaults: *seed, noSync: *noSync,
+		producers: *producers, stall: *stallD, stallCap: *stallCap, soakInterval: *interval,
+		soakDuration: time.Minute, soakRate: defaultSoakRate,
 	}
 	// Mode defaults for what was not given explicitly.
 	syncCap := 1000
@@ -149,6 +185,19 @@ func parseFlags(args []string, stderr io.Writer) (*config, error) {
 		if !set["queue-items"] {
 			c.queueItems = 100_000
 		}
+		if !set["stall"] {
+			c.stall = 500 * time.Millisecond
+		}
+		c.soakDuration = 20 * time.Second
+	}
+	if set["duration"] {
+		c.soakDuration = c.duration
+	}
+	if c.rate > 0 {
+		c.soakRate = c.rate
+	}
+	if !set["interval"] {
+		c.soakInterval = min(c.soakInterval, c.soakDuration/4)
 	}
 	if c.seedDefaults {
 		if !set["calls"] {
@@ -165,6 +214,7 @@ func parseFlags(args []string, stderr io.Writer) (*config, error) {
 		{"calls", int64(c.calls)}, {"chunks", int64(c.chunks)}, {"threads", int64(c.threads)},
 		{"calls-per-thread", int64(c.perThread)}, {"sweep-calls", int64(c.sweepCalls)},
 		{"queue-items", int64(c.queueItems)}, {"duration", int64(c.duration)},
+		{"producers", int64(c.producers)}, {"stall", int64(c.stall)}, {"interval", int64(c.soakInterval)},
 	} {
 		if v.n <= 0 {
 			return bad("-%s must be positive, got %d", v.name, v.n)
@@ -172,6 +222,9 @@ func parseFlags(args []string, stderr io.Writer) (*config, error) {
 	}
 	if c.rate < 0 || math.IsNaN(c.rate) || math.IsInf(c.rate, 0) {
 		return bad("-rate must be a finite number >= 0, got %v", c.rate)
+	}
+	if c.stallCap < 2 || c.stallCap > 1<<30 {
+		return bad("-stall-capacity must be in [2, 1<<30], got %d", c.stallCap)
 	}
 	if c.out == "" {
 		return bad("-out must not be empty")

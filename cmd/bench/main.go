@@ -48,6 +48,8 @@ func run(args []string, stdout, stderr io.Writer) int {
 		"concurrent": b.concurrent,
 		"queues":     b.queues,
 		"io":         b.io,
+		"stall":      b.stall,
+		"soak":       b.soak,
 	}
 	for _, s := range cfg.scenarios {
 		err := steps[s]()

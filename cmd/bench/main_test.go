@@ -4,9 +4,11 @@ import (
 	"bytes"
 	"os"
 	"path/filepath"
+	"slices"
 	"strings"
 	"sync"
 	"testing"
+	"time"
 
 	json "github.com/goccy/go-json"
 
@@ -34,7 +36,7 @@ func quickRun(t *testing.T) (dir, stdout string) {
 		args := []string{"-quick", "-out", quick.dir}
 		if testing.Short() {
 			args = append(args, "-calls", "20000", "-chunks", "50", "-duration", "200ms",
-				"-calls-per-thread", "5", "-sweep-calls", "500", "-queue-items", "20000")
+				"-calls-per-thread", "5", "-sweep-calls", "500", "-queue-items", "20000", "-stall", "200ms")
 		}
 		var out, errOut bytes.Buffer
 		quick.code = run(args, &out, &errOut)
@@ -62,13 +64,14 @@ func TestRunQuickEndToEnd(t *testing.T) {
 
 	// Every scenario's honesty checks ran and passed.
 	checks := strings.Count(stdout, "honesty check: recorded ")
-	if want := 2 + 2 + 2 + 2*(1+len(sweepGoroutines)) + 3; checks != want {
+	if want := 2 + 2 + 2 + 2*(1+len(sweepGoroutines)) + 3 + 2; checks != want {
 		t.Errorf("%d honesty check lines, want %d", checks, want)
 	}
 	if strings.Contains(stdout, "MISMATCH") {
 		t.Error("an honesty check failed")
 	}
-	for _, s := range []string{"SUMMARY REPORT", "OVERALL ASSESSMENT", "1. Record Latency:", "4. Concurrent Access:", "fsync ON"} {
+	for _, s := range []string{"SUMMARY REPORT", "OVERALL ASSESSMENT", "1. Record Latency:", "4. Concurrent Access:", "fsync ON",
+		"5. Disk Stall", "calls starting during the stall"} {
 		if !strings.Contains(stdout, s) {
 			t.Errorf("stdout lacks %q", s)
 		}
@@ -90,7 +93,7 @@ func TestRunQuickEndToEnd(t *testing.T) {
 
 	// .hgrm files parse and hold every value.
 	hgrms, _ := filepath.Glob(filepath.Join(dir, "*.hgrm"))
-	if want := 2 + 2 + 2 + 2*len(sweepGoroutines) + len(queueProducers)*len(harness.QueueKinds); len(hgrms) != want {
+	if want := 2 + 2 + 2 + 2*len(sweepGoroutines) + len(queueProducers)*len(harness.QueueKinds) + 2*2 + 1; len(hgrms) != want {
 		t.Errorf("%d .hgrm files, want %d", len(hgrms), want)
 	}
 	for _, name := range append(hgrms, filepath.Join(dir, "latency_sync.hgrm"), filepath.Join(dir, "queues_ring_p16.hgrm")) {
@@ -204,14 +207,35 @@ func TestResultsSchema(t *testing.T) {
 			t.Errorf("honesty check not ok: %v", h)
 		}
 	}
+	for _, side := range []string{"sync", "async"} {
+		for _, f := range []string{"during.p999_ms", "during.count", "during_timed.count", "run.p999_ms", "run.count",
+			"omitted_calls", "window_ms", "total_calls", "persisted_calls"} {
+			number("stall." + side + "." + f)
+		}
+		if w := number("stall." + side + ".window_ms"); w < number("stall.stall_ms") {
+			t.Errorf("stall.%s.window_ms = %v, below the stall of %v ms", side, w, number("stall.stall_ms"))
+		}
+		if a, c := number("stall."+side+".persisted_calls"), number("stall."+side+".total_calls"); a != c || c <= 0 {
+			t.Errorf("stall.%s: persisted %v of %v calls", side, a, c)
+		}
+	}
+	if get("soak") != nil {
+		t.Errorf("soak ran in a default run: %v", get("soak"))
+	}
 	criteria, _ := get("criteria").([]any)
-	if len(criteria) != 7 {
-		t.Errorf("%d criteria, want 7", len(criteria))
+	if len(criteria) != 13 {
+		t.Errorf("%d criteria, want 13", len(criteria))
 	}
 	for _, c := range criteria {
 		m, _ := c.(map[string]any)
-		if r, _ := m["result"].(string); r != "PASS" && r != "FAIL" {
-			t.Errorf("criterion %v: result %q", m["name"], r)
+		r, _ := m["result"].(string)
+		name, _ := m["name"].(string)
+		if strings.HasPrefix(name, "soak_") {
+			if r != "SKIP" {
+				t.Errorf("criterion %v: result %q, want SKIP (no soak in a default run)", name, r)
+			}
+		} else if r != "PASS" && r != "FAIL" {
+			t.Errorf("criterion %v: result %q", name, r)
 		}
 	}
 	for _, f := range []string{"environment.go_version", "environment.cpu", "environment.goos"} {
@@ -243,6 +267,11 @@ func TestBadFlags(t *testing.T) {
 		{"-calls", "many"},
 		{"stray-argument"},
 		{"-out", ""},
+		{"-producers", "0"},
+		{"-stall", "0s"},
+		{"-interval", "-1s"},
+		{"-stall-capacity", "1"},
+		{"-scenarios", "soak", "-duration", "0s"},
 	} {
 		var out, errOut bytes.Buffer
 		if code := run(args, &out, &errOut); code != exitUsage {
@@ -262,7 +291,8 @@ func TestHelp(t *testing.T) {
 	if code := run([]string{"-h"}, &out, &errOut); code != exitOK {
 		t.Errorf("-h: exit %d", code)
 	}
-	for _, s := range []string{"-rate", "in total, split evenly", "-nosync", "-seed-defaults", "calls_per_second"} {
+	for _, s := range []string{"-rate", "in total, split evenly", "-nosync", "-seed-defaults", "calls_per_second",
+		"-stall", "-producers", "-interval", "coordinated-omission", "soak"} {
 		if !strings.Contains(errOut.String(), s) {
 			t.Errorf("-h lacks %q", s)
 		}
@@ -291,6 +321,36 @@ func TestFlagDefaults(t *testing.T) {
 	c, err := parseFlags([]string{"-scenarios", "io, latency,io"}, &bytes.Buffer{})
 	if err != nil || strings.Join(c.scenarios, ",") != "latency,io" {
 		t.Errorf("-scenarios: %v, %v", c.scenarios, err)
+	}
+	c, err = parseFlags([]string{"-scenarios", "soak,stall"}, &bytes.Buffer{})
+	if err != nil || strings.Join(c.scenarios, ",") != "stall,soak" {
+		t.Errorf("-scenarios soak,stall: %v, %v", c.scenarios, err)
+	}
+
+	// The soak, the stall and the default scenario list.
+	for _, tc := range []struct {
+		args                  []string
+		stall, soak, interval time.Duration
+		rate                  float64
+		throughput            time.Duration
+	}{
+		{nil, 2 * time.Second, time.Minute, 5 * time.Second, defaultSoakRate, 5 * time.Second},
+		{[]string{"-quick"}, 500 * time.Millisecond, 20 * time.Second, 5 * time.Second, defaultSoakRate, time.Second},
+		{[]string{"-duration", "10m"}, 2 * time.Second, 10 * time.Minute, 5 * time.Second, defaultSoakRate, 10 * time.Minute},
+		{[]string{"-duration", "8s", "-rate", "1000"}, 2 * time.Second, 8 * time.Second, 2 * time.Second, 1000, 8 * time.Second},
+		{[]string{"-quick", "-stall", "3s", "-interval", "1m"}, 3 * time.Second, 20 * time.Second, time.Minute, defaultSoakRate, time.Second},
+	} {
+		c, err := parseFlags(tc.args, &bytes.Buffer{})
+		if err != nil {
+			t.Fatalf("%q: %v", tc.args, err)
+		}
+		if c.stall != tc.stall || c.soakDuration != tc.soak || c.soakInterval != tc.interval || c.soakRate != tc.rate || c.duration != tc.throughput {
+			t.Errorf("%q: stall %v, soak %v every %v at %v/s, throughput %v; want %v, %v every %v at %v/s, %v", tc.args,
+				c.stall, c.soakDuration, c.soakInterval, c.soakRate, c.duration, tc.stall, tc.soak, tc.interval, tc.rate, tc.throughput)
+		}
+		if want := strings.Join(defaultScenarios, ","); strings.Join(c.scenarios, ",") != want || slices.Contains(c.scenarios, "soak") {
+			t.Errorf("%q: scenarios %v, want %s", tc.args, c.scenarios, want)
+		}
 	}
 }
 

@@ -178,6 +178,84 @@ func (b *bench) printIO(r *ioResult) {
 	fmt.Fprintf(b.stdout, "  sync: %s\n  async: file writes = Stats().TotalFlushes after Close (successful persists)\n", r.Sync.Method)
 }
 
+func (b *bench) printStall(r *stallResult) {
+	s, a := r.Sync, r.Async
+	w := b.stdout
+	fmt.Fprintf(w, "  the fsync blocked for %s (sync side) and %s (async side), from %s and %s into the run;\n",
+		fmtMSAsNs(s.WindowMS), fmtMSAsNs(a.WindowMS), fmtMSAsNs(s.StartMS), fmtMSAsNs(a.StartMS))
+	fmt.Fprintln(w, "  a call is in the stall if it starts while the fsync blocks")
+	ctl := a.Control
+	head := []string{"calls starting during the stall", "sync", "async", "sync/async"}
+	if ctl != nil {
+		head = append(head, "async, no stall (control)")
+		fmt.Fprintf(w, "  control: the async producers over %s without a stall, from %s into the run, measured the same way\n",
+			fmtMSAsNs(ctl.WindowMS), fmtMSAsNs(ctl.StartMS))
+	}
+	t := newTable(head...)
+	row := func(name, sv, av, x string, cv func(*stallControl) string) {
+		cells := []string{name, sv, av, x}
+		if ctl != nil {
+			cells = append(cells, cv(ctl))
+		}
+		t.add(cells...)
+	}
+	row("calls timed", count(s.DuringTimed.Count), count(a.DuringTimed.Count), "",
+		func(c *stallControl) string { return count(c.Timed.Count) })
+	if r.Corrected {
+		row("+ calls kept from starting (correction)", count(s.Omitted), count(a.Omitted), "",
+			func(c *stallControl) string { return count(c.Omitted) })
+	}
+	for _, q := range []struct {
+		name string
+		get  func(latencyStats) float64
+	}{
+		{"p50", func(l latencyStats) float64 { return l.MedianMS }},
+		{"p99", func(l latencyStats) float64 { return l.P99MS }},
+		{"p99.9", func(l latencyStats) float64 { return l.P999MS }},
+		{"max", func(l latencyStats) float64 { return l.MaxMS }},
+	} {
+		sv, av := q.get(s.During), q.get(a.During)
+		row(q.name, fmtIfAny(s.During, sv), fmtIfAny(a.During, av), fmtX(ratio(sv, av)),
+			func(c *stallControl) string { return fmtIfAny(c.Calls, q.get(c.Calls)) })
+	}
+	if r.Corrected {
+		row("p99.9 of the timed calls only", fmtIfAny(s.DuringTimed, s.DuringTimed.P999MS), fmtIfAny(a.DuringTimed, a.DuringTimed.P999MS), "",
+			func(c *stallControl) string { return fmtIfAny(c.Timed, c.Timed.P999MS) })
+	}
+	t.write(w)
+	t = newTable("whole run, every call timed", "sync", "async")
+	t.add("calls", count(s.Run.Count), count(a.Run.Count))
+	t.add("run (producers' start to stop)", fmtMSAsNs(s.RunMS), fmtMSAsNs(a.RunMS))
+	t.add("p50", fmtMSAsNs(s.Run.MedianMS), fmtMSAsNs(a.Run.MedianMS))
+	t.add("p99", fmtMSAsNs(s.Run.P99MS), fmtMSAsNs(a.Run.P99MS))
+	t.add("p99.9", fmtMSAsNs(s.Run.P999MS), fmtMSAsNs(a.Run.P999MS))
+	t.add("max", fmtMSAsNs(s.Run.MaxMS), fmtMSAsNs(a.Run.MaxMS))
+	t.write(w)
+	b.printTimer()
+	if r.Corrected {
+		fmt.Fprint(w, "  (closed loop: a producer blocked in a call issues no calls; each call longer than its producer's mean interval before\n"+
+			"   the windows also counts the calls it kept from starting in the window, one per interval, with the latency each would have seen)\n")
+		if a.PreStallCallsPerSecond > 0 {
+			fmt.Fprintf(w, "  async ring: capacity %s = %s at the pre-stall rate of %s calls/s\n",
+				count(int64(r.Capacity)), fmtNs(float64(r.Capacity)/a.PreStallCallsPerSecond*1e9), rate(a.PreStallCallsPerSecond))
+		}
+	} else {
+		fmt.Fprintf(w, "  async ring: capacity %s\n", count(int64(r.Capacity)))
+	}
+	fmt.Fprintf(w, "  async, sampled during the stall: at most %s records in the ring, %s folded awaiting a persist\n",
+		count(int64(a.MaxQueued)), count(int64(a.MaxFolded)))
+	fmt.Fprintf(w, "  async Flush after the stall, producers stopped: %s\n", fmtMSAsNs(a.FlushAfterMS))
+}
+
+// fmtIfAny formats v (ms) as fmtMSAsNs does, or "n/a" if l counts no
+// calls.
+func fmtIfAny(l latencyStats, v float64) string {
+	if l.Count == 0 {
+		return "n/a"
+	}
+	return fmtMSAsNs(v)
+}
+
 // printSummary prints the original's SUMMARY REPORT.
 func (b *bench) printSummary() {
 	w := b.stdout
@@ -197,6 +275,16 @@ func (b *bench) printSummary() {
 	if r := b.res.Concurrent; r != nil {
 		fmt.Fprintf(w, "\n4. Concurrent Access:\n   Sync:  %s ms total\n   Async: %s ms total\n   Improvement: %s faster\n",
 			fmtMS(r.Sync.TotalMS), fmtMS(r.Async.TotalMS), fmtX(r.Improvement.SpeedupTotal))
+	}
+	if r := b.res.Stall; r != nil {
+		fmt.Fprintf(w, "\n5. Disk Stall (%s fsync, %d producers), p99.9 of the calls starting during it:\n   Sync:  %s ms\n   Async: %s ms\n   Improvement: %s faster\n",
+			fmtMSAsNs(r.StallMS), r.Producers, fmtMS(r.Sync.During.P999MS), fmtMS(r.Async.During.P999MS), fmtX(r.SpeedupP999))
+	}
+	if r := b.res.Soak; r != nil {
+		fmt.Fprintf(w, "\n6. Soak (%s at %s calls/s, %d producers, async):\n   calls: %s, persisted %s\n   heap in use: %s -> %s, goroutines %d -> %d, p99 %s -> %s (first -> last %s)\n",
+			fmtMSAsNs(r.DurationS*1e3), rate(r.Rate), r.Producers, count(r.TotalCalls), count(r.PersistedCalls),
+			mib(r.First.HeapBytes), mib(r.Last.HeapBytes), r.First.Goroutines, r.Last.Goroutines,
+			fmtNs(float64(r.First.P99Ns)), fmtNs(float64(r.Last.P99Ns)), fmtMSAsNs(r.WindowS*1e3))
 	}
 }
 

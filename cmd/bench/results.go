@@ -15,6 +15,8 @@ type results struct {
 	Concurrent  *concurrentResult `json:"concurrent"`
 	Queues      *queuesResult     `json:"queues"`
 	IO          *ioResult         `json:"io"`
+	Stall       *stallResult      `json:"stall"`
+	Soak        *soakResult       `json:"soak"`
 	Honesty     []honestyCheck    `json:"honesty"`
 	Criteria    []criterion       `json:"criteria"`
 	Environment environment       `json:"environment"`
@@ -230,4 +232,105 @@ type criterion struct {
 	Display  string  `json:"display"` // the measured value, for people
 	Result   string  `json:"result"`  // PASS, FAIL or SKIP (scenario not run)
 	Original bool    `json:"original"`
+}
+
+type stallResult struct {
+	StallMS    float64   `json:"stall_ms"` // the injected stall
+	Producers  int       `json:"producers"`
+	Capacity   int       `json:"capacity"` // the async ring's
+	Mode       string    `json:"mode"`
+	Corrected  bool      `json:"corrected"` // closed loop: coordinated-omission correction applied
+	Definition string    `json:"definition"`
+	Sync       stallSide `json:"sync"`
+	Async      stallSide `json:"async"`
+	// SpeedupP999 is sync/async of the p99.9 during the stall.
+	SpeedupP999 float64 `json:"speedup_p999"`
+}
+
+type stallSide struct {
+	WindowMS    float64      `json:"window_ms"`     // the stalled fsync, from its start to its return, as it reported them
+	StartMS     float64      `json:"start_ms"`      // when it started, from the producers' start
+	RunMS       float64      `json:"run_ms"`        // producers' start to their stop
+	During      latencyStats `json:"during"`        // calls starting in the window (corrected in a closed loop)
+	DuringTimed latencyStats `json:"during_timed"`  // the timed calls among them
+	Omitted     int64        `json:"omitted_calls"` // calls kept from starting in the window (the correction)
+	Run         latencyStats `json:"run"`           // every timed call of the run
+	// Control (async only) is the same measure over a window as long as
+	// the stall just before it was armed: the producers without a stall.
+	Control *stallControl `json:"control,omitempty"`
+	// PreStallCallsPerSecond is the producers' rate before the stall, from
+	// their mean intervals (closed loop only).
+	PreStallCallsPerSecond float64 `json:"pre_stall_calls_per_second"`
+	MaxQueued              int     `json:"max_queued"`     // async: most records seen in the ring during the stall
+	MaxFolded              int     `json:"max_folded"`     // async: most folded records seen awaiting a persist during the stall
+	FlushAfterMS           float64 `json:"flush_after_ms"` // async: Flush once the producers stopped
+	TotalCalls             int64   `json:"total_calls"`
+	PersistedCalls         int64   `json:"persisted_calls"`
+	File                   string  `json:"file"`
+}
+
+type soakResult struct {
+	DurationS float64 `json:"duration_s"` // asked for
+	ElapsedS  float64 `json:"elapsed_s"`  // start to the last producer's stop
+	Rate      float64 `json:"rate"`       // calls/s in total, paced
+	Producers int     `json:"producers"`
+	IntervalS float64 `json:"interval_s"` // between lines
+	// WindowS is the length of the first and the last part compared:
+	// a quarter of the run, at most a minute.
+	WindowS        float64       `json:"window_s"`
+	Lines          []soakLine    `json:"lines"`
+	First          soakWindow    `json:"first"`
+	Last           soakWindow    `json:"last"`
+	Tolerance      soakTolerance `json:"tolerance"`
+	HeapFlat       bool          `json:"heap_flat"`
+	GoroutinesFlat bool          `json:"goroutines_flat"`
+	P99Flat        bool          `json:"p99_flat"`
+	ZeroLoss       bool          `json:"zero_loss"` // the honesty check of the soak's file
+	Run            latencyStats  `json:"run"`
+	TotalCalls     int64         `json:"total_calls"`
+	PersistedCalls int64         `json:"persisted_calls"`
+	File           string        `json:"file"`
+}
+
+// soakLine is one live line: the calls completed since the previous line.
+type soakLine struct {
+	ElapsedS       float64 `json:"elapsed_s"`
+	Calls          int64   `json:"calls"`
+	CallsPerSecond float64 `json:"calls_per_second"`
+	P99Ns          int64   `json:"p99_ns"`
+	HeapBytes      uint64  `json:"heap_bytes"` // heap in use when the line was printed
+	Goroutines     int     `json:"goroutines"`
+	Pending        int     `json:"pending"` // Stats().Pending: accepted, not yet persisted
+}
+
+// soakWindow is the first or the last part of the soak: heap and
+// goroutines as sampled in it, latency of the calls intended in it.
+type soakWindow struct {
+	FromS      float64 `json:"from_s"`
+	ToS        float64 `json:"to_s"`
+	Samples    int     `json:"samples"`
+	HeapBytes  uint64  `json:"heap_bytes"` // the highest sampled
+	Goroutines int     `json:"goroutines"` // the fewest sampled
+	Calls      int64   `json:"calls"`
+	P99Ns      int64   `json:"p99_ns"`
+	P999Ns     int64   `json:"p999_ns"`
+}
+
+// soakTolerance is what counts as flat: heap last <= first × HeapFactor +
+// HeapSlackBytes; p99 last <= first × P99Factor + P99SlackNs.
+type soakTolerance struct {
+	HeapFactor     float64 `json:"heap_factor"`
+	HeapSlackBytes int64   `json:"heap_slack_bytes"`
+	Goroutines     string  `json:"goroutines"`
+	P99Factor      float64 `json:"p99_factor"`
+	P99SlackNs     int64   `json:"p99_slack_ns"`
+}
+
+// stallControl is the stall scenario's control window.
+type stallControl struct {
+	WindowMS float64      `json:"window_ms"`
+	StartMS  float64      `json:"start_ms"` // from the producers' start
+	Calls    latencyStats `json:"calls"`    // as stallSide.During
+	Timed    latencyStats `json:"timed"`    // as stallSide.DuringTimed
+	Omitted  int64        `json:"omitted_calls"`
 }

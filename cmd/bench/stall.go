@@ -1,0 +1,294 @@
+package main
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"math"
+	"sync"
+	"sync/atomic"
+	"time"
+
+	"github.com/usagering/usagering/harness"
+	"github.com/usagering/usagering/tracker"
+)
+
+// stallCapacity is the async ring's capacity in the stall scenario
+// (-stall-capacity): 131,072 records, 14 MB. No ring absorbs a 2 s stall at
+// full speed (2 s × ~9M records/s × 112 bytes is about 2 GB): what can keep
+// Record fast through a stalled fsync is the flusher folding on while the
+// persist waits. The ring has to cover what still holds the flusher up:
+// the persist's own work on its goroutine, and a scheduler time slice (10
+// ms) in which the flusher, one goroutine among -producers+1 on GOMAXPROCS
+// processors, may not run. 131,072 records are about 14 ms at 9M records/s,
+// against the default ring's 1.8 ms.
+const stallCapacity = 1 << 17
+
+// stallStartTimeout bounds the wait for an fsync after the stall is armed:
+// the async tracker persists within its flush interval (100 ms) under
+// load, the sync tracker at its next call.
+const stallStartTimeout = 10 * time.Second
+
+// stallDefinition says what the stall scenario's figures count.
+const stallDefinition = "during: calls whose start falls in the window from the stalled fsync's start to its return; " +
+	"closed loop: plus, for each call longer than its producer's mean interval before the stall, the calls it kept " +
+	"from starting in the window (one per interval, each with the latency it would have seen: coordinated-omission " +
+	"correction); paced: latency from each call's intended start; during_timed: the timed calls only; run: every timed call"
+
+// stall measures Record while one fsync of the usage file blocks for
+// -stall: -producers goroutines call it on each side (closed loop, or paced
+// with -rate), the stall is armed after a warm-up, and the producers go on
+// for as long again after it. Then the async tracker is flushed, both are
+// closed and their files checked.
+func (b *bench) stall() error {
+	c := b.cfg
+	b.section(fmt.Sprintf("7. Disk stall: one fsync blocked for %s (tracker.WithFS), %d producers, %s, Block policy",
+		c.stall, c.producers, b.loopMode()))
+	if c.noSync {
+		fmt.Fprintln(b.stdout, "  (fsync on in this scenario despite -nosync: the stall is injected into fsync)")
+	}
+	res := &stallResult{
+		StallMS: harness.NsToMS(float64(c.stall)), Producers: c.producers, Capacity: c.stallCap,
+		Mode: b.loopMode(), Corrected: c.rate <= 0, Definition: stallDefinition,
+	}
+	var errs []error
+	for _, sd := range []struct {
+		name string
+		dst  *stallSide
+	}{{"sync", &res.Sync}, {"async", &res.Async}} {
+		b.prog.logf("stall: %s, %d producers, fsync blocked for %s", sd.name, c.producers, c.stall)
+		ss, err := b.stallSide(sd.name)
+		*sd.dst = ss
+		errs = append(errs, err)
+	}
+	res.SpeedupP999 = ratio(res.Sync.During.P999MS, res.Async.During.P999MS)
+	b.res.Stall = res
+	b.printStall(res)
+	return errors.Join(errs...)
+}
+
+// stallMargin is how long producers run before the stall is armed, and
+// again after it ends: a tenth of the stall, within [100 ms, 250 ms].
+func stallMargin(d time.Duration) time.Duration {
+	return min(max(d/10, 100*time.Millisecond), 250*time.Millisecond)
+}
+
+func (b *bench) stallSide(name string) (stallSide, error) {
+	c := b.cfg
+	file := name + "_stall.json"
+	ss := stallSide{File: file}
+	fsys := newStallFS()
+	opts := []tracker.Option{tracker.WithFS(fsys)} // durable: the stall is in fsync
+	// The async side also measures a control window as long as the stall,
+	// just before it is armed: the same producers and figures without a
+	// stall, which tells what the stall adds from what full speed costs
+	// anyway. (The sync side's calls without a stall are its latency
+	// scenario.)
+	var control time.Duration
+	if name == "async" {
+		opts = append(opts, tracker.WithCapacity(c.stallCap), tracker.WithOverflow(tracker.Block))
+		control = c.stall
+	}
+	s, err := b.openWith(name, file, opts...)
+	if err != nil {
+		return ss, err
+	}
+	g := c.producers
+	st := newStall(c.stall)
+	prods := make([]*stallProducer, g)
+	for k := range prods {
+		prods[k] = &stallProducer{all: harness.NewHistogram(), stall: newStallWindow(), control: newStallWindow()}
+	}
+	margin := stallMargin(c.stall)
+	var stop atomic.Bool
+	start := make(chan struct{})
+	var t0 int64
+	var wg sync.WaitGroup
+	for k, p := range prods {
+		wg.Go(func() {
+			<-start // t0 is set before start is closed
+			p.run(s.rec, b.wl, k, b.pacerFor(k, g, t0), t0, t0+int64(margin), t0+int64(margin+control), st, &stop)
+		})
+	}
+	t0 = harness.Now()
+	close(start)
+
+	// Warm up (and run the control window), arm, wait for the fsync to
+	// start blocking, sample the tracker until it returns, run a while
+	// longer, stop.
+	time.Sleep(margin + control)
+	fsys.arm(st)
+	var stallErr error
+	select {
+	case <-st.started:
+	case <-time.After(stallStartTimeout):
+		if fsys.disarm(st) {
+			stallErr = fmt.Errorf("stall %s: no fsync within %s of arming the stall", name, stallStartTimeout)
+		} else {
+			<-st.started // a Sync took it just now
+		}
+	}
+	if stallErr == nil {
+		tick := time.NewTicker(max(time.Millisecond, c.stall/50))
+	sampling:
+		for {
+			if at := s.async; at != nil {
+				sts := at.Stats()
+				ss.MaxQueued, ss.MaxFolded = max(ss.MaxQueued, sts.QueueSize), max(ss.MaxFolded, sts.BufferSize)
+			}
+			select {
+			case <-st.done:
+				break sampling
+			case <-tick.C:
+			}
+		}
+		tick.Stop()
+		time.Sleep(margin)
+	}
+	stop.Store(true)
+	wg.Wait()
+	ss.RunMS = harness.NsToMS(float64(harness.Now() - t0))
+	if stallErr == nil {
+		ss.WindowMS = harness.NsToMS(float64(st.end.Load() - st.begin.Load()))
+		ss.StartMS = harness.NsToMS(float64(st.begin.Load() - t0))
+	}
+
+	var flushErr error
+	if at := s.async; at != nil {
+		f0 := harness.Now()
+		flushErr = at.Flush(context.Background())
+		ss.FlushAfterMS = harness.NsToMS(float64(harness.Now() - f0))
+		if p := at.Stats().Pending; flushErr == nil && p != 0 {
+			flushErr = fmt.Errorf("stall %s: %d records pending after Flush", name, p)
+		}
+	}
+
+	stallW, controlW, all := newStallWindow(), newStallWindow(), harness.NewHistogram()
+	var t tally
+	var rate float64
+	errs := []error{stallErr, flushErr}
+	for k, p := range prods {
+		stallW.merge(p.stall)
+		controlW.merge(p.control)
+		all.Merge(p.all)
+		t.merge(&p.t)
+		if p.interval > 0 {
+			rate += 1e9 / float64(p.interval)
+		}
+		if p.err != nil {
+			errs = append(errs, fmt.Errorf("stall %s, producer %d: %w", name, k, p.err))
+		}
+	}
+	b.keep("stall_"+name+"_during", stallW.all)
+	b.keep("stall_"+name+"_run", all)
+	ss.During, ss.DuringTimed, ss.Omitted = statsOf(stallW.all.Summary()), statsOf(stallW.timed.Summary()), stallW.omitted
+	ss.Run = statsOf(all.Summary())
+	if control > 0 {
+		b.keep("stall_"+name+"_control", controlW.all)
+		ss.Control = &stallControl{
+			WindowMS: harness.NsToMS(float64(control)), StartMS: harness.NsToMS(float64(margin)),
+			Calls: statsOf(controlW.all.Summary()), Timed: statsOf(controlW.timed.Summary()), Omitted: controlW.omitted,
+		}
+	}
+	ss.PreStallCallsPerSecond = rate
+	exp := t.expected(b.wl)
+	ss.TotalCalls = exp.total.Calls
+	_, hc, closeErr := b.finish("stall", s, exp)
+	ss.PersistedCalls = hc.Persisted.Calls
+	return ss, errors.Join(append(errs, closeErr)...)
+}
+
+// stallWindow is what a producer measured in a window of time: the calls
+// that started in it, with those kept from starting (all), the timed calls
+// only, and how many were kept from starting.
+type stallWindow struct {
+	all, timed *harness.Histogram
+	omitted    int64
+}
+
+func newStallWindow() *stallWindow {
+	return &stallWindow{all: harness.NewHistogram(), timed: harness.NewHistogram()}
+}
+
+func (w *stallWindow) merge(o *stallWindow) {
+	w.all.Merge(o.all)
+	w.timed.Merge(o.timed)
+	w.omitted += o.omitted
+}
+
+// stallProducer is one goroutine of the stall scenario: its histogram of
+// every call, its stall and control windows, its tally, and its mean
+// interval before the windows.
+type stallProducer struct {
+	all            *harness.Histogram
+	stall, control *stallWindow
+	t              tally
+	interval       int64 // ns, set at the first call that ends in a window; 0 when paced
+	err            error
+}
+
+// run calls rec.Record until stop, timing each call from just before it
+// (or from its intended start, with a pacer), and classifies it by the
+// control window [c0, c1) and the stall window st reports.
+func (p *stallProducer) run(rec tracker.Recorder, wl *workload, k int, pace *harness.Pacer, t0, c0, c1 int64, st *stall, stop *atomic.Bool) {
+	var n int64 // calls made
+	for i := k; !stop.Load(); i++ {
+		var s int64
+		if pace != nil {
+			s = pace.Next()
+		} else {
+			s = harness.Now()
+		}
+		err := rec.Record(*wl.rec(i))
+		e := harness.Now()
+		if err != nil {
+			p.err = fmt.Errorf("call %d: %w", n, err)
+			return
+		}
+		p.t.add(i)
+		p.all.Record(e - s)
+		if e > c0 && s < c1 {
+			p.window(s, e, c0, c1, n, t0, pace == nil, p.control)
+		}
+		if w0 := st.begin.Load(); w0 != 0 && e > w0 {
+			w1 := st.end.Load()
+			if w1 == 0 {
+				w1 = math.MaxInt64 // not over yet
+			}
+			p.window(s, e, w0, w1, n, t0, pace == nil, p.stall)
+		}
+		n++
+	}
+}
+
+// window records into w the call [s, e) (the producer's n-th, counting
+// from 0, the loop having started at t0) if it starts in the window [lo,
+// hi) and, when correct is set, the calls it kept from starting in the
+// window: one per mean interval after s, each with the latency it would
+// have had.
+func (p *stallProducer) window(s, e, lo, hi, n, t0 int64, correct bool, w *stallWindow) {
+	if s >= hi {
+		return
+	}
+	if s >= lo {
+		w.timed.Record(e - s)
+		w.all.Record(e - s)
+	}
+	if !correct {
+		return
+	}
+	if p.interval == 0 {
+		// The mean interval of this producer's calls so far, all of which
+		// started before this one.
+		p.interval = max(1, (s-t0)/max(n, 1))
+	}
+	iv := p.interval
+	j := int64(1)
+	if lo > s {
+		j = max(1, (lo-s+iv-1)/iv)
+	}
+	for v := s + j*iv; v < e && v < hi; v += iv {
+		w.all.Record(e - v)
+		w.omitted++
+	}
+}
