@@ -55,7 +55,7 @@ func (b *bench) evaluateCriteria() {
 	if st != nil {
 		stallP999 = st.Async.During.P999MS * 1e6
 		stallDisplay = fmt.Sprintf("%s (%s calls starting during a %s stall, %d producers; sync %s)",
-			fmtNs(stallP999), count(st.Async.During.Count), fmtMSAsNs(st.StallMS), st.Producers, fmtMSAsNs(st.Sync.During.P999MS))
+			fmtNs(stallP999), count(st.Async.During.Count), fmtMSAsNs(st.StallMS), st.Producers, fmtIfAny(st.Sync.During, st.Sync.During.P999MS))
 	}
 	add(criterion{Name: "stall_p999", Target: "async Record p99.9 during an fsync stall < 100 µs", Measured: stallP999, Unit: "ns",
 		Display: stallDisplay}, st != nil, st != nil && st.Async.During.Count > 0 && stallP999 < float64(p999Max))

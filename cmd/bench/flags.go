@@ -91,11 +91,11 @@ returned (each wrote the file) / window. Async: records persisted (Stats, and
 verified in the file) / (window + Close), Close being what persists the rest;
 enqueue_calls_per_second is accepted / window.
 
--rate N paces the latency and concurrent scenarios (both sides) open-loop at
-N calls per second in total, split evenly across the goroutines (each gets
-N/g, starts staggered); latency is measured from each call's intended start,
-which corrects coordinated omission. A rate above what a side sustains makes
-its latencies grow with the run's length: that is the point.
+-rate N paces the latency, concurrent and stall scenarios (both sides)
+open-loop at N calls per second in total, split evenly across the goroutines
+(each gets N/g, starts staggered); latency is measured from each call's
+intended start, which corrects coordinated omission. A rate above what a side
+sustains makes its latencies grow with the run's length: that is the point.
 
 stall: -producers goroutines call Record (closed loop, or paced with -rate)
 on each side while one fsync of the usage file is made to block for -stall
@@ -104,7 +104,9 @@ figures that count are of the calls that start while the fsync blocks. In a
 closed loop a blocked producer issues no calls, so each producer's calls that
 a long call kept from starting (at its own mean interval before the stall)
 count too, each with the latency it would have seen (coordinated-omission
-correction); the timed calls alone are shown beside them.
+correction); the timed calls alone are shown beside them. The async side also
+measures a window as long as the stall just before it (the control): what
+the same producers see without a stall.
 
 soak: -producers goroutines paced at -rate in total (50,000 calls/s when -rate
 is not given) on the async tracker for -duration, a line every -interval
@@ -126,7 +128,7 @@ func parseFlags(args []string, stderr io.Writer) (*config, error) {
 	scen := fs.String("scenarios", strings.Join(defaultScenarios, ","), "comma-separated `list` of scenarios to run: "+strings.Join(allScenarios, ", "))
 	calls := fs.Int("calls", 1_000_000, "`N` async record-latency calls (sync: min(N, 1000); see below)")
 	chunks := fs.Int("chunks", 1000, "`N` streaming chunks per side")
-	duration := fs.Duration("duration", 5*time.Second, "throughput window per side; the soak's length (default 1m for the soak)")
+	duration := fs.Duration("duration", 5*time.Second, "throughput window per side, and the soak's length (the soak's is 1m when not given)")
 	threads := fs.Int("threads", 5, "goroutines of the original concurrent scenario")
 	perThread := fs.Int("calls-per-thread", 20, "calls per goroutine of the original concurrent scenario and of the sync sweep")
 	sweepCalls := fs.Int("sweep-calls", 20_000, "async calls per goroutine in the concurrent sweep (1, 2, 4, 8, 16, 64 goroutines)")

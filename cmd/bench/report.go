@@ -4,6 +4,7 @@ import (
 	"fmt"
 	"io"
 	"math"
+	"slices"
 	"strconv"
 	"strings"
 	"unicode/utf8"
@@ -31,6 +32,12 @@ func (b *bench) printEnvironment() {
 	}
 	fmt.Fprintf(w, "  mode        %s: latency %d sync / %d async calls, %d chunks, %s windows, %d × %d concurrent, sweep %d async calls per goroutine, %d items per queue run, %s\n",
 		e.Mode, c.syncCalls, c.calls, c.chunks, c.duration, c.threads, c.perThread, c.sweepCalls, c.queueItems, b.loopMode())
+	if slices.Contains(c.scenarios, "stall") {
+		fmt.Fprintf(w, "              stall: fsync blocked for %s, %d producers, async ring %s\n", c.stall, c.producers, count(int64(c.stallCap)))
+	}
+	if slices.Contains(c.scenarios, "soak") {
+		fmt.Fprintf(w, "              soak: %s at %s calls/s over %d producers, a line every %s\n", c.soakDuration, rate(c.soakRate), c.producers, c.soakInterval)
+	}
 	fmt.Fprintf(w, "  output      %s\n", c.out)
 }
 
