@@ -67,8 +67,9 @@ func (b *bench) stall() error {
 	return errors.Join(errs...)
 }
 
-// stallMargin is how long producers run before the stall is armed, and
-// again after it ends: a tenth of the stall, within [100 ms, 250 ms].
+// stallMargin is how long producers warm up before they are measured (the
+// control window, then the stall), and how long they run on after the
+// stall: a tenth of the stall, within [100 ms, 250 ms].
 func stallMargin(d time.Duration) time.Duration {
 	return min(max(d/10, 100*time.Millisecond), 250*time.Millisecond)
 }
