@@ -105,8 +105,9 @@ closed loop a blocked producer issues no calls, so each producer's calls that
 a long call kept from starting (at its own mean interval before the stall)
 count too, each with the latency it would have seen (coordinated-omission
 correction); the timed calls alone are shown beside them. The async side also
-measures a window as long as the stall just before it (the control): what
-the same producers see without a stall.
+measures a window as long as the stall just before it (the control: calls
+that start in it and end before the stall begins): what the same producers
+see without a stall.
 
 soak: -producers goroutines paced at -rate in total (50,000 calls/s when -rate
 is not given) on the async tracker for -duration, a line every -interval

@@ -256,7 +256,8 @@ type stallSide struct {
 	Omitted     int64        `json:"omitted_calls"` // calls kept from starting in the window (the correction)
 	Run         latencyStats `json:"run"`           // every timed call of the run
 	// Control (async only) is the same measure over a window as long as
-	// the stall just before it was armed: the producers without a stall.
+	// the stall just before it was armed, of the calls that ended before
+	// the stall began: the producers without a stall.
 	Control *stallControl `json:"control,omitempty"`
 	// PreStallCallsPerSecond is the producers' rate before the stall, from
 	// their mean intervals (closed loop only).

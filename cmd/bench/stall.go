@@ -82,9 +82,10 @@ func (b *bench) stallSide(name string) (stallSide, error) {
 	opts := []tracker.Option{tracker.WithFS(fsys)} // durable: the stall is in fsync
 	// The async side also measures a control window as long as the stall,
 	// just before it is armed: the same producers and figures without a
-	// stall, which tells what the stall adds from what full speed costs
-	// anyway. (The sync side's calls without a stall are its latency
-	// scenario.)
+	// stall (a call that started in it but was still running when the
+	// stall began is not counted there), which tells what the stall adds
+	// from what full speed costs anyway. (The sync side's calls without a
+	// stall are its latency scenario.)
 	var control time.Duration
 	if name == "async" {
 		opts = append(opts, tracker.WithCapacity(c.stallCap), tracker.WithOverflow(tracker.Block))
@@ -230,7 +231,8 @@ type stallProducer struct {
 
 // run calls rec.Record until stop, timing each call from just before it
 // (or from its intended start, with a pacer), and classifies it by the
-// control window [c0, c1) and the stall window st reports.
+// control window [c0, c1) (if it ended before the stall began) and the
+// stall window st reports.
 func (p *stallProducer) run(rec tracker.Recorder, wl *workload, k int, pace *harness.Pacer, t0, c0, c1 int64, st *stall, stop *atomic.Bool) {
 	var n int64 // calls made
 	for i := k; !stop.Load(); i++ {
@@ -248,10 +250,13 @@ func (p *stallProducer) run(rec tracker.Recorder, wl *workload, k int, pace *har
 		}
 		p.t.add(i)
 		p.all.Record(e - s)
-		if e > c0 && s < c1 {
+		w0 := st.begin.Load()
+		if e > c0 && s < c1 && (w0 == 0 || e < w0) {
+			// In the control window, and over before the stall began
+			// (else the stall is in it).
 			p.window(s, e, c0, c1, n, t0, pace == nil, p.control)
 		}
-		if w0 := st.begin.Load(); w0 != 0 && e > w0 {
+		if w0 != 0 && e > w0 {
 			w1 := st.end.Load()
 			if w1 == 0 {
 				w1 = math.MaxInt64 // not over yet
