@@ -199,10 +199,17 @@ func (c *dayCache) key(t time.Time, loc *time.Location) string {
 	if !t.Before(c.start) && t.Before(c.end) {
 		return c.day
 	}
-	y, m, d := t.In(loc).Date()
+	lt := t.In(loc)
+	y, m, d := lt.Date()
+	c.day = lt.Format(DayLayout)
 	c.start = time.Date(y, m, d, 0, 0, 0, 0, loc)
 	c.end = time.Date(y, m, d+1, 0, 0, 0, 0, loc)
-	c.day = c.start.Format(DayLayout)
+	if sy, sm, sd := c.start.Date(); sy != y || sm != m || sd != d {
+		// A daylight-saving change skips this midnight (Chile, in
+		// September): time.Date gave an instant of the day before, so the
+		// range would hold the wrong day's last hour. Cache nothing.
+		c.end = c.start
+	}
 	return c.day
 }
 

@@ -7,6 +7,7 @@ import (
 	"sync"
 	"testing"
 	"time"
+	_ "time/tzdata" // America/Santiago on any machine
 
 	"pgregory.net/rapid"
 )
@@ -127,4 +128,35 @@ func TestDeltaAbsorb(t *testing.T) {
 			t.Fatalf("reset then fold:\ngot  %+v\nwant %+v", got, want)
 		}
 	})
+}
+
+// TestDayKeySkippedMidnight: where a daylight-saving change skips midnight
+// (America/Santiago, 2026-09-06 starts at 01:00), records are filed under
+// their own local date, as the sync tracker files them, and the day before
+// keeps its last hour. (Reported by the fuzzing work: the cache took the
+// key from time.Date's normalised midnight, 23:00 of the day before.)
+func TestDayKeySkippedMidnight(t *testing.T) {
+	loc, err := time.LoadLocation("America/Santiago")
+	if err != nil {
+		t.Fatal(err)
+	}
+	var c dayCache
+	for _, tc := range []struct {
+		at   time.Time
+		want string
+	}{
+		{time.Date(2026, 9, 6, 12, 0, 0, 0, loc), "2026-09-06"},
+		{time.Date(2026, 9, 5, 23, 30, 0, 0, loc), "2026-09-05"}, // the hour time.Date put in the 6th
+		{time.Date(2026, 9, 6, 1, 0, 0, 0, loc), "2026-09-06"},
+		{time.Date(2026, 9, 6, 23, 59, 0, 0, loc), "2026-09-06"},
+		{time.Date(2026, 9, 7, 0, 0, 0, 0, loc), "2026-09-07"},
+		{time.Date(2026, 9, 5, 12, 0, 0, 0, loc), "2026-09-05"},
+	} {
+		if got := c.key(tc.at, loc); got != tc.want {
+			t.Errorf("key(%v) = %s, want %s", tc.at, got, tc.want)
+		}
+		if got := tc.at.In(loc).Format(DayLayout); got != tc.want {
+			t.Fatalf("test case: %v is on %s", tc.at, got)
+		}
+	}
 }
