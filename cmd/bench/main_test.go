@@ -2,6 +2,7 @@ package main
 
 import (
 	"bytes"
+	"fmt"
 	"os"
 	"path/filepath"
 	"slices"
@@ -11,6 +12,7 @@ import (
 	"time"
 
 	json "github.com/goccy/go-json"
+	"go.uber.org/goleak"
 
 	"github.com/usagering/usagering/harness"
 	"github.com/usagering/usagering/tracker"
@@ -51,10 +53,19 @@ func quickRun(t *testing.T) (dir, stdout string) {
 	return quick.dir, quick.stdout
 }
 
+// TestMain removes the shared quick run's files and fails the run if a
+// test leaves a goroutine behind (a tracker, producer or queue consumer the
+// bench forgot to stop).
 func TestMain(m *testing.M) {
 	code := m.Run()
 	if quick.dir != "" {
 		os.RemoveAll(filepath.Dir(quick.dir))
+	}
+	if code == 0 {
+		if err := goleak.Find(); err != nil {
+			fmt.Fprintf(os.Stderr, "goleak: %v\n", err)
+			code = 1
+		}
 	}
 	os.Exit(code)
 }
