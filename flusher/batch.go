@@ -451,6 +451,14 @@ func (f *Flusher[T]) serve(st *loopState[T]) {
 // startPersist snapshots the sink and hands the Persist to the persister
 // goroutine. Called only while no persist runs.
 func (f *Flusher[T]) startPersist(st *loopState[T]) {
+	f.snapshot(st)
+	f.persistGo <- struct{}{}
+}
+
+// snapshot begins a persist: the sink freezes what was folded, which
+// covers every ring position consumed so far. Called only while no persist
+// runs.
+func (f *Flusher[T]) snapshot(st *loopState[T]) {
 	if st.failures > 0 {
 		f.retries.Inc()
 	}
@@ -458,7 +466,6 @@ func (f *Flusher[T]) startPersist(st *loopState[T]) {
 	st.covered = f.ring.Consumed()
 	st.since = time.Time{}
 	st.inflight = true
-	f.persistGo <- struct{}{}
 }
 
 // completed moves the state machine on a persist's result: idle (or
@@ -580,13 +587,7 @@ func (f *Flusher[T]) finish(st *loopState[T]) error {
 			st.timer.Reset(time.Until(st.retryAt))
 			<-st.timer.C
 		}
-		if st.failures > 0 {
-			f.retries.Inc()
-		}
-		f.sink.Snapshot()
-		st.covered = f.ring.Consumed()
-		st.since = time.Time{}
-		st.inflight = true
+		f.snapshot(st)
 		err = f.completed(st, f.persistNow())
 	}
 	answer(st.waiting, err)
