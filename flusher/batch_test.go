@@ -194,6 +194,11 @@ func TestFoldBySizePersistByTime(t *testing.T) {
 		}
 		waitFor(t, sink, "fold")
 	}
+	// The sink reports a fold from inside Fold; the flusher counts it
+	// after Fold returns. Wait for the count before observing.
+	if err := foldedWithin(f, 9); err != nil {
+		t.Fatal(err)
+	}
 	st := f.Stats()
 	if st.Flushes != 0 || st.Persisted != 0 {
 		t.Fatalf("persisted before the interval or a Flush: %+v", st)
