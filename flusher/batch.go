@@ -274,7 +274,7 @@ func (f *Flusher[T]) Flush(ctx context.Context) error {
 
 // Close stops intake (later pushes fail with ring.ErrClosed, waiting ones
 // included), folds everything already pushed, persists it, and stops the
-// flusher's goroutine. A failing final persist is retried CloseRetries
+// flusher's goroutines. A failing final persist is retried CloseRetries
 // times with backoff; the result (nil, or the last persist error) is
 // returned by this and every later Close. If ctx ends first, Close returns
 // ctx.Err() and the goroutine still finishes on its own; a later Close
@@ -297,7 +297,7 @@ func (f *Flusher[T]) waitDone(ctx context.Context) error {
 	}
 }
 
-// Done is closed when the flusher's goroutine has returned (after Close).
+// Done is closed when the flusher's goroutines have returned (after Close).
 func (f *Flusher[T]) Done() <-chan struct{} { return f.done }
 
 // Stats returns the flusher's counters without stopping it.

@@ -5,9 +5,10 @@
 //
 // Tracker (New) is the one to embed: Record validates a record, stamps it and
 // pushes it into a lock-free ring in tens of nanoseconds, without I/O, a
-// mutex or an allocation. One flusher goroutine folds the ring into memory
-// (exact aggregates and the last sessions) and persists the file atomically
-// and durably, at most every flush interval, on Flush and on Close.
+// mutex or an allocation. The flusher's loop goroutine folds the ring into
+// memory (exact aggregates and the last sessions) while its persister
+// goroutine writes the file atomically and durably, at most every flush
+// interval, on Flush and on Close.
 //
 // SyncTracker (NewSync) is the baseline the project measures against: every
 // Record reads, parses, updates, encodes and rewrites the whole file, as the

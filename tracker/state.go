@@ -273,8 +273,8 @@ func (s *state) load() error {
 }
 
 // refresh re-reads the file into base unless it is still what we last read
-// or wrote. Called with the lock held, on the flusher's goroutine (or
-// before it starts).
+// or wrote. Called with the lock held, by Persist on the flusher's
+// persister goroutine (or by load, before the flusher starts).
 //
 // If the file has disappeared since we read it, base is kept: it is the
 // best knowledge of the file's content, and a vanished file (an operator

@@ -13,9 +13,9 @@ import (
 )
 
 // Tracker is the asynchronous usage tracker: Record validates a record and
-// hands it to a lock-free ring; one flusher goroutine folds the ring into
-// memory and persists the usage file atomically, by size and time, with
-// retries. Record never does I/O, never takes a mutex and never allocates.
+// hands it to a lock-free ring; the flusher folds the ring into memory on
+// one goroutine and persists the usage file atomically on another, by size
+// and time, with retries. Record never does I/O, never takes a mutex and never allocates.
 //
 // All methods are safe for concurrent use.
 type Tracker struct {
