@@ -339,17 +339,11 @@ func (s *state) Snapshot() {
 	if s.frozen == nil {
 		cur := s.delta
 		s.frozen = &cur
-		s.delta = *next
-		next = nil
 	} else {
-		s.frozen.absorb(&s.delta, s.cfg.maxSessions)
-		s.delta, *next = *next, s.delta
+		s.frozen.absorb(&s.delta, s.cfg.maxSessions) // after a failed persist
 	}
+	s.delta = *next
 	s.mu.Unlock()
-	if next != nil {
-		next.reset()
-		s.spare = next
-	}
 }
 
 // Persist implements flusher.Sink: under the cross-process lock, bring base
@@ -385,7 +379,7 @@ func (s *state) Persist() error {
 			spent := s.frozen
 			s.frozen = nil
 			s.mu.Unlock()
-			if spent != nil && s.spare == nil {
+			if spent != nil {
 				spent.reset() // no query can reach it any more
 				s.spare = spent
 			}
@@ -437,11 +431,8 @@ func (e *FallbackError) Unwrap() error { return e.Err }
 // file, then the same name in the system's temporary directory. Called by
 // Close after the flusher's goroutines have stopped.
 func (s *state) fallback(persistErr error) error {
-	s.Snapshot() // delta joins frozen
-	pending := 0
-	if s.frozen != nil {
-		pending = s.frozen.count
-	}
+	s.Snapshot() // delta joins frozen, which is then never nil
+	pending := s.frozen.count
 	data, err := s.merged(s.frozen).AppendJSON(nil)
 	if err != nil {
 		s.lost.Add(int64(pending))
