@@ -11,7 +11,6 @@ import (
 	"testing"
 	"time"
 
-	json "github.com/goccy/go-json"
 	"go.uber.org/goleak"
 
 	"github.com/usagering/usagering/harness"
@@ -141,14 +140,7 @@ func TestRunQuickEndToEnd(t *testing.T) {
 // field names, and ours, with their JSON types.
 func TestResultsSchema(t *testing.T) {
 	dir, _ := quickRun(t)
-	data, err := os.ReadFile(filepath.Join(dir, "benchmark_results.json"))
-	if err != nil {
-		t.Fatal(err)
-	}
-	var doc map[string]any
-	if err := json.Unmarshal(data, &doc); err != nil {
-		t.Fatal(err)
-	}
+	doc := readResults(t, dir)
 	get := func(path string) any {
 		var v any = doc
 		for _, k := range strings.Split(path, ".") {

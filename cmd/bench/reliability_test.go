@@ -26,6 +26,12 @@ func runScenario(t *testing.T, args ...string) (string, map[string]any) {
 	if strings.Contains(stdout, "MISMATCH") {
 		t.Errorf("an honesty check failed:\n%s", stdout)
 	}
+	return stdout, readResults(t, dir)
+}
+
+// readResults decodes dir's benchmark_results.json as generic JSON.
+func readResults(t *testing.T, dir string) map[string]any {
+	t.Helper()
 	data, err := os.ReadFile(filepath.Join(dir, "benchmark_results.json"))
 	if err != nil {
 		t.Fatal(err)
@@ -34,7 +40,7 @@ func runScenario(t *testing.T, args ...string) (string, map[string]any) {
 	if err := json.Unmarshal(data, &doc); err != nil {
 		t.Fatal(err)
 	}
-	return stdout, doc
+	return doc
 }
 
 // field returns doc's value at a dotted path, or nil.
