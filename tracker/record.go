@@ -27,16 +27,25 @@ const (
 // Record is one model call to be recorded. It is the input of
 // Recorder.Record; the tracker turns it into a Session of the usage file
 // (see NewSession).
+//
+// Token counts follow OpenAI's reporting: InputTokens counts every prompt
+// token, cached or not, so CacheReadTokens and CacheWriteTokens are parts of
+// it; OutputTokens counts every generated token, so ReasoningTokens is a part
+// of it. (Anthropic reports input_tokens without its cache counts: add them.)
 type Record struct {
-	Timestamp    time.Time         // zero → now (stamped by the tracker)
-	Model        string            // required
-	Provider     string            // empty → DetectProvider(Model)
-	InputTokens  int64             // ≥ 0
-	OutputTokens int64             // ≥ 0
-	CostUSD      float64           // finite, ≥ 0; as passed: never computed from the tokens (see CalculateCost)
-	LatencyMS    float64           // finite, ≥ 0
-	Operation    string            // empty → "chat"
-	Metadata     map[string]string // optional
+	Timestamp          time.Time         // zero → now (stamped by the tracker)
+	Model              string            // required
+	Provider           string            // empty → DetectProvider(Model)
+	InputTokens        int64             // ≥ 0: every prompt token, cache reads and writes included
+	OutputTokens       int64             // ≥ 0: every generated token, reasoning included
+	CacheReadTokens    int64             // ≥ 0: prompt tokens read from the provider's cache
+	CacheWriteTokens   int64             // ≥ 0: prompt tokens written to the cache; reads + writes ≤ InputTokens
+	ReasoningTokens    int64             // ≥ 0, ≤ OutputTokens: output tokens spent on reasoning
+	CostUSD            float64           // finite, ≥ 0; as passed: never computed from the tokens (see CalculateCost)
+	LatencyMS          float64           // finite, ≥ 0
+	TimeToFirstTokenMS float64           // finite, ≥ 0; 0 = unknown
+	Operation          string            // empty → "chat"
+	Metadata           map[string]string // optional
 }
 
 // Bounds of a non-zero Timestamp, in Unix seconds: a day inside years
@@ -56,8 +65,10 @@ var (
 //
 // Rejected: an empty Model; Model, Provider or Operation longer than
 // MaxModelLen, MaxProviderLen, MaxOperationLen bytes; negative tokens, or
-// InputTokens+OutputTokens overflowing int64; a CostUSD or LatencyMS that is
-// NaN, infinite or negative, or a CostUSD over MaxCostUSD; more than
+// InputTokens+OutputTokens overflowing int64; CacheReadTokens+CacheWriteTokens
+// above InputTokens, or ReasoningTokens above OutputTokens; a CostUSD,
+// LatencyMS or TimeToFirstTokenMS that is NaN, infinite or negative, or a
+// CostUSD over MaxCostUSD; more than
 // MaxMetadataKeys metadata entries; a non-zero Timestamp outside the years
 // 1..9999.
 //
@@ -75,7 +86,10 @@ func (r *Record) Validate() error {
 	if u := r.Timestamp.Unix(); r.Model != "" && len(r.Model) <= MaxModelLen &&
 		len(r.Provider) <= MaxProviderLen && len(r.Operation) <= MaxOperationLen &&
 		r.InputTokens >= 0 && r.OutputTokens >= 0 && r.InputTokens <= math.MaxInt64-r.OutputTokens &&
+		r.CacheReadTokens >= 0 && r.CacheWriteTokens >= 0 && r.CacheWriteTokens <= r.InputTokens-r.CacheReadTokens &&
+		r.ReasoningTokens >= 0 && r.ReasoningTokens <= r.OutputTokens &&
 		r.CostUSD >= 0 && r.CostUSD <= MaxCostUSD && r.LatencyMS >= 0 && r.LatencyMS <= math.MaxFloat64 &&
+		r.TimeToFirstTokenMS >= 0 && r.TimeToFirstTokenMS <= math.MaxFloat64 &&
 		(r.Timestamp.IsZero() || (u >= minRecordUnix && u <= maxRecordUnix)) &&
 		len(r.Metadata) <= MaxMetadataKeys {
 		return nil
@@ -100,6 +114,18 @@ func (r *Record) validateSlow() error {
 		return invalidRecord("OutputTokens", "negative (%d)", r.OutputTokens)
 	case r.InputTokens > math.MaxInt64-r.OutputTokens:
 		return invalidRecord("OutputTokens", "InputTokens+OutputTokens overflows int64 (%d + %d)", r.InputTokens, r.OutputTokens)
+	case r.CacheReadTokens < 0:
+		return invalidRecord("CacheReadTokens", "negative (%d)", r.CacheReadTokens)
+	case r.CacheWriteTokens < 0:
+		return invalidRecord("CacheWriteTokens", "negative (%d)", r.CacheWriteTokens)
+	case r.CacheReadTokens > r.InputTokens:
+		return invalidRecord("CacheReadTokens", "%d, above InputTokens (%d), which includes it", r.CacheReadTokens, r.InputTokens)
+	case r.CacheWriteTokens > r.InputTokens-r.CacheReadTokens:
+		return invalidRecord("CacheWriteTokens", "CacheReadTokens+CacheWriteTokens (%d + %d) above InputTokens (%d), which includes both", r.CacheReadTokens, r.CacheWriteTokens, r.InputTokens)
+	case r.ReasoningTokens < 0:
+		return invalidRecord("ReasoningTokens", "negative (%d)", r.ReasoningTokens)
+	case r.ReasoningTokens > r.OutputTokens:
+		return invalidRecord("ReasoningTokens", "%d, above OutputTokens (%d), which includes it", r.ReasoningTokens, r.OutputTokens)
 	}
 	if err := checkAmount("CostUSD", r.CostUSD); err != nil {
 		return err
@@ -108,6 +134,9 @@ func (r *Record) validateSlow() error {
 		return invalidRecord("CostUSD", "%g, over the limit of %g", r.CostUSD, float64(MaxCostUSD))
 	}
 	if err := checkAmount("LatencyMS", r.LatencyMS); err != nil {
+		return err
+	}
+	if err := checkAmount("TimeToFirstTokenMS", r.TimeToFirstTokenMS); err != nil {
 		return err
 	}
 	if u := r.Timestamp.Unix(); !r.Timestamp.IsZero() && (u < minRecordUnix || u > maxRecordUnix) {

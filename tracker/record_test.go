@@ -41,6 +41,15 @@ func TestRecordValidateRejects(t *testing.T) {
 		{"negative input", func(r *tracker.Record) { r.InputTokens = -5 }, "InputTokens", "negative (-5)"},
 		{"negative output", func(r *tracker.Record) { r.OutputTokens = -1 }, "OutputTokens", "negative (-1)"},
 		{"token overflow", func(r *tracker.Record) { r.InputTokens, r.OutputTokens = math.MaxInt64, 1 }, "OutputTokens", "overflows"},
+		{"negative cache reads", func(r *tracker.Record) { r.CacheReadTokens = -1 }, "CacheReadTokens", "negative (-1)"},
+		{"negative cache writes", func(r *tracker.Record) { r.CacheWriteTokens = -2 }, "CacheWriteTokens", "negative (-2)"},
+		{"cache reads above input", func(r *tracker.Record) { r.CacheReadTokens = 501 }, "CacheReadTokens", "above InputTokens (500)"},
+		{"cache reads+writes above input", func(r *tracker.Record) { r.CacheReadTokens, r.CacheWriteTokens = 300, 201 }, "CacheWriteTokens", "(300 + 201) above InputTokens (500)"},
+		{"cache writes, huge reads", func(r *tracker.Record) { r.CacheReadTokens, r.CacheWriteTokens = 500, math.MaxInt64 }, "CacheWriteTokens", "above InputTokens"},
+		{"negative reasoning", func(r *tracker.Record) { r.ReasoningTokens = -3 }, "ReasoningTokens", "negative (-3)"},
+		{"reasoning above output", func(r *tracker.Record) { r.ReasoningTokens = 38 }, "ReasoningTokens", "above OutputTokens (37)"},
+		{"NaN time to first token", func(r *tracker.Record) { r.TimeToFirstTokenMS = math.NaN() }, "TimeToFirstTokenMS", "NaN"},
+		{"negative time to first token", func(r *tracker.Record) { r.TimeToFirstTokenMS = -1 }, "TimeToFirstTokenMS", "negative"},
 		{"NaN cost", func(r *tracker.Record) { r.CostUSD = math.NaN() }, "CostUSD", "NaN"},
 		{"+Inf cost", func(r *tracker.Record) { r.CostUSD = math.Inf(1) }, "CostUSD", "infinite"},
 		{"-Inf cost", func(r *tracker.Record) { r.CostUSD = math.Inf(-1) }, "CostUSD", "infinite"},
@@ -101,6 +110,9 @@ func TestRecordValidateAccepts(t *testing.T) {
 		"invalid UTF-8 model":    func(r *tracker.Record) { r.Model = "gpt\xff" },                             // NewSession repairs it
 		"invalid UTF-8 metadata": func(r *tracker.Record) { r.Metadata = map[string]string{"k\xff": "\xfe"} }, // the encoder repairs it
 		"max latency":            func(r *tracker.Record) { r.LatencyMS = math.MaxFloat64 },
+		"all input cached":       func(r *tracker.Record) { r.CacheReadTokens, r.CacheWriteTokens = 400, 100 },
+		"all output reasoning":   func(r *tracker.Record) { r.ReasoningTokens = 37 },
+		"time to first token":    func(r *tracker.Record) { r.TimeToFirstTokenMS = 12.5 },
 	}
 	for name, mutate := range cases {
 		r := validRecordForTest()
