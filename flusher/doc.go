@@ -31,10 +31,6 @@
 // failing, since the data is then held in memory until it can be written).
 // Close persists everything before it returns nil.
 //
-// # Atomic file replace (atomic_file.go)
-//
-// AtomicFile.Replace writes a temp file beside the target, fsyncs it,
-// renames it over the target and fsyncs the directory, keeping the previous
-// version as <stem>.backup.json without a moment where neither file is a
-// complete document. See Replace for the steps and their failure modes.
+// The sink decides what a persist writes and where; the usage tracker
+// writes its file through package atomicfile.
 package flusher

@@ -20,9 +20,8 @@ import (
 	"testing"
 	"time"
 
+	"github.com/usagering/usagering/atomicfile"
 	"go.uber.org/atomic"
-
-	"github.com/usagering/usagering/flusher"
 )
 
 // Environment of TestChaos and of its child processes.
@@ -60,17 +59,17 @@ func (f chaosFault) String() string { return faultNames[f] }
 // faultOf names the injected fault an error of Flush comes from, or returns
 // false for an error no injected fault explains.
 func faultOf(err error) (chaosFault, bool) {
-	var step *flusher.StepError
+	var step *atomicfile.StepError
 	switch {
 	case errors.Is(err, syscall.EISDIR):
 		return faultDirAtPath, true
 	case !errors.As(err, &step):
 		return 0, false
-	case step.Step == flusher.StepCreateTemp && errors.Is(err, syscall.EACCES):
+	case step.Step == atomicfile.StepCreateTemp && errors.Is(err, syscall.EACCES):
 		return faultReadOnly, true
-	case step.Step == flusher.StepSyncFile && errors.Is(err, syscall.EIO):
+	case step.Step == atomicfile.StepSyncFile && errors.Is(err, syscall.EIO):
 		return faultFileSync, true
-	case step.Step == flusher.StepSyncDir && errors.Is(err, syscall.EIO):
+	case step.Step == atomicfile.StepSyncDir && errors.Is(err, syscall.EIO):
 		return faultDirSync, true
 	}
 	return 0, false
@@ -83,7 +82,7 @@ type chaosFS struct {
 	dirSyncErr atomic.Error
 }
 
-func (c *chaosFS) Open(name string) (flusher.File, error) {
+func (c *chaosFS) Open(name string) (atomicfile.File, error) {
 	f, err := c.faultFS.Open(name)
 	if err != nil {
 		return nil, err
@@ -92,7 +91,7 @@ func (c *chaosFS) Open(name string) (flusher.File, error) {
 }
 
 type dirSyncFile struct {
-	flusher.File
+	atomicfile.File
 	err *atomic.Error
 }
 
@@ -346,7 +345,7 @@ func TestChaos(t *testing.T) {
 	dir := t.TempDir()
 	path := filepath.Join(dir, "usage.json")
 	c := &chaos{
-		fs:    &chaosFS{faultFS: &faultFS{FS: flusher.OSFS}},
+		fs:    &chaosFS{faultFS: &faultFS{FS: atomicfile.OSFS}},
 		path:  path,
 		aside: filepath.Join(dir, "usage.aside.json"),
 		lock:  newFileLock(path),

@@ -20,7 +20,7 @@ import (
 	"testing"
 	"time"
 
-	"github.com/usagering/usagering/flusher"
+	"github.com/usagering/usagering/usagefile"
 )
 
 // Environment of TestCrash and of its child processes.
@@ -215,7 +215,7 @@ func crashDoc(t *testing.T, kill int, path string) *Document {
 	if err != nil {
 		t.Fatalf("kill %d: the usage file does not load: %v", kill, err)
 	}
-	data, err = os.ReadFile(flusher.BackupPath(path))
+	data, err = os.ReadFile(usagefile.BackupPath(path))
 	if errors.Is(err, fs.ErrNotExist) {
 		return doc
 	}

@@ -24,8 +24,8 @@ import (
 
 	goccy "github.com/goccy/go-json"
 
-	"github.com/usagering/usagering/flusher"
 	"github.com/usagering/usagering/tracker"
+	"github.com/usagering/usagering/usagefile"
 )
 
 // fuzzNow is the fixed "now" of the fuzz targets: the clock of the trackers
@@ -215,9 +215,9 @@ func fuzzCheckLoad(t *testing.T, data []byte, doc *tracker.Document, perr error,
 	fuzzWriteFile(t, path, data)
 	switch mode {
 	case fuzzGoodBackup:
-		fuzzWriteFile(t, flusher.BackupPath(path), goodBackup)
+		fuzzWriteFile(t, usagefile.BackupPath(path), goodBackup)
 	case fuzzSameBackup:
-		fuzzWriteFile(t, flusher.BackupPath(path), data)
+		fuzzWriteFile(t, usagefile.BackupPath(path), data)
 	}
 	before := fuzzDirFiles(t, dir)
 

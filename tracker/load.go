@@ -10,7 +10,7 @@ import (
 	"strings"
 	"time"
 
-	"github.com/usagering/usagering/flusher"
+	"github.com/usagering/usagering/usagefile"
 )
 
 // Sources of a loaded document (LoadResult.Source).
@@ -38,7 +38,7 @@ type LoadResult struct {
 //     primary is unparsable. (A missing primary with a backup beside it is
 //     what a user who deletes the file to start over leaves; an atomic
 //     writer never leaves it.)
-//   - primary corrupt (ErrCorrupt): the backup (flusher.BackupPath) is used if
+//   - primary corrupt (ErrCorrupt): the backup (usagefile.BackupPath) is used if
 //     it parses (SourceBackup, Recoveries 1); otherwise the primary is
 //     renamed to <stem>.corrupted.<unix seconds of now>.json (with .1, .2, …
 //     before .json if that name is taken) and a new document starts
@@ -62,7 +62,7 @@ func LoadDocument(path string, now time.Time) (LoadResult, error) {
 	if !errors.Is(perr, ErrCorrupt) {
 		return LoadResult{}, fmt.Errorf("tracker: load %s: %w", path, perr)
 	}
-	backup := flusher.BackupPath(path)
+	backup := usagefile.BackupPath(path)
 	if bdata, err := os.ReadFile(backup); err == nil {
 		if bdoc, err := ParseDocument(bdata); err == nil {
 			return LoadResult{Doc: bdoc, Source: SourceBackup, Recoveries: 1}, nil
@@ -93,7 +93,7 @@ func corruptedPath(path string, unix int64, n int) string {
 
 // siblingPath returns <dir>/<stem>.<infix>.json for the usage file at path,
 // where stem is its base name without ".json": the naming of the original's
-// backup, corrupted and emergency files (flusher.BackupPath is the backup's).
+// backup, corrupted and emergency files (usagefile.BackupPath is the backup's).
 func siblingPath(path, infix string) string {
 	return filepath.Join(filepath.Dir(path), strings.TrimSuffix(filepath.Base(path), ".json")+"."+infix+".json")
 }

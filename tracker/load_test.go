@@ -10,8 +10,8 @@ import (
 	"testing"
 	"time"
 
-	"github.com/usagering/usagering/flusher"
 	"github.com/usagering/usagering/tracker"
+	"github.com/usagering/usagering/usagefile"
 )
 
 var loadTestNow = time.Unix(1_790_000_000, 0)
@@ -41,7 +41,7 @@ func TestLoadDocumentMissing(t *testing.T) {
 	dir := t.TempDir()
 	path := filepath.Join(dir, "usage.json")
 	// A backup alone does not resurrect a deleted primary (as the original).
-	writeFileForTest(t, flusher.BackupPath(path), encodeDoc(t, sampleDocumentForTest()))
+	writeFileForTest(t, usagefile.BackupPath(path), encodeDoc(t, sampleDocumentForTest()))
 	res, err := tracker.LoadDocument(path, loadTestNow)
 	if err != nil {
 		t.Fatal(err)
@@ -70,7 +70,7 @@ func TestLoadDocumentCorruptPrimaryGoodBackup(t *testing.T) {
 	good := encodeDoc(t, sampleDocumentForTest())
 	torn := good[:len(good)/2]
 	writeFileForTest(t, path, torn)
-	writeFileForTest(t, flusher.BackupPath(path), good)
+	writeFileForTest(t, usagefile.BackupPath(path), good)
 	res, err := tracker.LoadDocument(path, loadTestNow)
 	if err != nil {
 		t.Fatal(err)
@@ -99,7 +99,7 @@ func TestLoadDocumentBothBad(t *testing.T) {
 			old := []byte("{\"sessions\": [{\"model\": \"gpt-4\", \x00\x00")
 			writeFileForTest(t, path, old)
 			if backup != nil {
-				writeFileForTest(t, flusher.BackupPath(path), backup)
+				writeFileForTest(t, usagefile.BackupPath(path), backup)
 			}
 			res, err := tracker.LoadDocument(path, loadTestNow)
 			if err != nil {
@@ -122,7 +122,7 @@ func TestLoadDocumentBothBad(t *testing.T) {
 				t.Fatalf("document is not fresh: %+v", res.Doc)
 			}
 			if backup != nil {
-				if got, _ := os.ReadFile(flusher.BackupPath(path)); !bytes.Equal(got, backup) {
+				if got, _ := os.ReadFile(usagefile.BackupPath(path)); !bytes.Equal(got, backup) {
 					t.Fatal("backup was changed")
 				}
 			}

@@ -4,7 +4,7 @@ import (
 	"fmt"
 	"time"
 
-	"github.com/usagering/usagering/flusher"
+	"github.com/usagering/usagering/atomicfile"
 )
 
 // Overflow says what Record does when the ring is full.
@@ -68,7 +68,7 @@ type config struct {
 	retryBase     time.Duration
 	retryMax      time.Duration
 	closeRetries  int
-	fs            flusher.FS // nil: the real file system (WithFS)
+	fs            atomicfile.FS // nil: the real file system (WithFS)
 }
 
 func defaultConfig() config {
@@ -263,7 +263,7 @@ func WithNoSync() Option {
 // fsync, a full disk) in tests and in cmd/bench's stall scenario. Reading
 // the file, the cross-process lock and Close's fallback files always use the
 // real file system. A nil fsys means the real file system.
-func WithFS(fsys flusher.FS) Option {
+func WithFS(fsys atomicfile.FS) Option {
 	return func(c *config) error {
 		c.fs = fsys
 		return nil

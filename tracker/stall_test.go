@@ -8,7 +8,7 @@ import (
 	"testing"
 	"time"
 
-	"github.com/usagering/usagering/flusher"
+	"github.com/usagering/usagering/atomicfile"
 	"github.com/usagering/usagering/harness"
 )
 
@@ -16,7 +16,7 @@ import (
 // d (the injected stall), and until release is closed. started is closed
 // when the Sync starts blocking, done when it has returned.
 type fsyncStallFS struct {
-	flusher.FS
+	atomicfile.FS
 	d                        time.Duration
 	armed                    atomic.Bool
 	stalling                 atomic.Bool // between started and done
@@ -25,13 +25,13 @@ type fsyncStallFS struct {
 }
 
 func newFsyncStallFS(d time.Duration) *fsyncStallFS {
-	s := &fsyncStallFS{FS: flusher.OSFS, d: d,
+	s := &fsyncStallFS{FS: atomicfile.OSFS, d: d,
 		started: make(chan struct{}), release: make(chan struct{}), done: make(chan struct{})}
 	s.armed.Store(true)
 	return s
 }
 
-func (s *fsyncStallFS) CreateTemp(dir, pattern string) (flusher.File, error) {
+func (s *fsyncStallFS) CreateTemp(dir, pattern string) (atomicfile.File, error) {
 	f, err := s.FS.CreateTemp(dir, pattern)
 	if err != nil {
 		return nil, err
@@ -39,7 +39,7 @@ func (s *fsyncStallFS) CreateTemp(dir, pattern string) (flusher.File, error) {
 	return &fsyncStallFile{File: f, fs: s}, nil
 }
 
-func (s *fsyncStallFS) Open(name string) (flusher.File, error) {
+func (s *fsyncStallFS) Open(name string) (atomicfile.File, error) {
 	f, err := s.FS.Open(name)
 	if err != nil {
 		return nil, err
@@ -50,7 +50,7 @@ func (s *fsyncStallFS) Open(name string) (flusher.File, error) {
 func (s *fsyncStallFS) releaseStall() { s.releaseOnce.Do(func() { close(s.release) }) }
 
 type fsyncStallFile struct {
-	flusher.File
+	atomicfile.File
 	fs *fsyncStallFS
 }
 

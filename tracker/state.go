@@ -10,9 +10,9 @@ import (
 	"sync"
 	"time"
 
+	"github.com/usagering/usagering/atomicfile"
+	"github.com/usagering/usagering/usagefile"
 	"go.uber.org/atomic"
-
-	"github.com/usagering/usagering/flusher"
 )
 
 // state is the asynchronous tracker's flusher.Sink: what has been folded
@@ -35,8 +35,8 @@ import (
 type state struct {
 	cfg  config
 	path string
-	lock fileLock            // held around load and persist
-	file *flusher.AtomicFile // opened under lock (see openFile); Persist only
+	lock fileLock           // held around load and persist
+	file *atomicfile.Target // opened under lock (see openFile); Persist only
 
 	mu     sync.RWMutex
 	base   *Document // guarded by mu; written by Persist (and load, before the flusher starts)
@@ -247,7 +247,7 @@ func (s *state) openFile() error {
 	if s.file != nil {
 		return nil
 	}
-	f, err := flusher.OpenAtomicFile(s.path, flusher.FileOptions{NoSync: s.cfg.noSync, FS: s.cfg.fs})
+	f, err := atomicfile.Open(s.path, atomicfile.Options{Backup: usagefile.BackupPath(s.path), NoSync: s.cfg.noSync, FS: s.cfg.fs})
 	if err != nil {
 		return fmt.Errorf("tracker: open %s: %w", s.path, err)
 	}
@@ -371,8 +371,8 @@ func (s *state) Persist() error {
 		// doc already, so doc is the new base and frozen is spent (merging
 		// it again would count it twice). The error still fails this
 		// persist, and the retry rewrites the same content durably.
-		var step *flusher.StepError
-		if err == nil || errors.As(err, &step) && step.Step == flusher.StepSyncDir {
+		var step *atomicfile.StepError
+		if err == nil || errors.As(err, &step) && step.Step == atomicfile.StepSyncDir {
 			s.lastWrite, _ = os.Stat(s.path)
 			s.mu.Lock()
 			s.base = doc
@@ -440,8 +440,8 @@ func (s *state) fallback(persistErr error) error {
 	}
 	emergency := siblingPath(s.path, "emergency."+strconv.FormatInt(s.cfg.clock().Unix(), 10))
 	errs := []error{persistErr}
-	for _, p := range []string{flusher.BackupPath(s.path), emergency, filepath.Join(os.TempDir(), filepath.Base(emergency))} {
-		err := flusher.WriteFileAtomic(p, data, flusher.FileOptions{NoSync: s.cfg.noSync})
+	for _, p := range []string{usagefile.BackupPath(s.path), emergency, filepath.Join(os.TempDir(), filepath.Base(emergency))} {
+		err := atomicfile.WriteFile(p, data, atomicfile.Options{NoSync: s.cfg.noSync})
 		if err == nil {
 			s.fallbackWrites.Inc()
 			return &FallbackError{Path: p, Records: pending, Err: persistErr}

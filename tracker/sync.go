@@ -7,7 +7,8 @@ import (
 	"sync"
 	"sync/atomic"
 
-	"github.com/usagering/usagering/flusher"
+	"github.com/usagering/usagering/atomicfile"
+	"github.com/usagering/usagering/usagefile"
 )
 
 // SyncTracker is the synchronous baseline: the original SyncUsageTracker,
@@ -29,8 +30,8 @@ type SyncTracker struct {
 	closed atomic.Bool
 
 	mu         sync.Mutex
-	file       *flusher.AtomicFile // guarded by mu; opened under lock
-	buf        []byte              // guarded by mu: encode buffer, reused
+	file       *atomicfile.Target // guarded by mu; opened under lock
+	buf        []byte             // guarded by mu: encode buffer, reused
 	recoveries atomic.Int64
 }
 
@@ -69,7 +70,7 @@ func NewSync(path string, opts ...Option) (*SyncTracker, error) {
 // held.
 func (t *SyncTracker) load() (*Document, error) {
 	if t.file == nil {
-		f, err := flusher.OpenAtomicFile(t.path, flusher.FileOptions{NoSync: t.cfg.noSync, FS: t.cfg.fs})
+		f, err := atomicfile.Open(t.path, atomicfile.Options{Backup: usagefile.BackupPath(t.path), NoSync: t.cfg.noSync, FS: t.cfg.fs})
 		if err != nil {
 			return nil, fmt.Errorf("tracker: open %s: %w", t.path, err)
 		}

@@ -16,9 +16,8 @@ import (
 	"time"
 
 	json "github.com/goccy/go-json"
+	"github.com/usagering/usagering/atomicfile"
 	"go.uber.org/atomic"
-
-	"github.com/usagering/usagering/flusher"
 )
 
 // day0 is the fixed day records are stamped with, so no test depends on the
@@ -332,7 +331,7 @@ func TestRecordAllocs(t *testing.T) {
 func TestDropPolicy(t *testing.T) {
 	path := filepath.Join(t.TempDir(), "usage.json")
 	// A persist that blocks keeps the flusher from draining the ring.
-	block := &gateFS{FS: flusher.OSFS, gate: make(chan struct{})}
+	block := &gateFS{FS: atomicfile.OSFS, gate: make(chan struct{})}
 	tr := newTracker(t, path, WithCapacity(4), WithBatchSize(1), WithOverflow(Drop), WithFS(block))
 	if err := tr.Record(Record{Model: "gpt-4"}); err != nil {
 		t.Fatal(err)
@@ -366,7 +365,7 @@ func TestDropPolicy(t *testing.T) {
 
 // gateFS blocks CreateTemp until gate is closed, and says when it first did.
 type gateFS struct {
-	flusher.FS
+	atomicfile.FS
 	gate    chan struct{}
 	once    sync.Once
 	entry   chan struct{}
@@ -382,7 +381,7 @@ func (g *gateFS) entered() chan struct{} {
 	return g.entry
 }
 
-func (g *gateFS) CreateTemp(dir, pattern string) (flusher.File, error) {
+func (g *gateFS) CreateTemp(dir, pattern string) (atomicfile.File, error) {
 	g.once.Do(func() { close(g.entered()) })
 	<-g.gate
 	return g.FS.CreateTemp(dir, pattern)
@@ -439,11 +438,11 @@ func TestQueries(t *testing.T) {
 // Write after half of it was written (a disk filling up midway); syncErr
 // fails its fsync.
 type faultFS struct {
-	flusher.FS
+	atomicfile.FS
 	err, writeErr, syncErr atomic.Error
 }
 
-func (f *faultFS) CreateTemp(dir, pattern string) (flusher.File, error) {
+func (f *faultFS) CreateTemp(dir, pattern string) (atomicfile.File, error) {
 	if err := f.err.Load(); err != nil {
 		return nil, &fs.PathError{Op: "open", Path: dir, Err: err}
 	}
@@ -461,7 +460,7 @@ func (f *faultFS) clearAll() {
 }
 
 type faultFile struct {
-	flusher.File
+	atomicfile.File
 	fs *faultFS
 }
 
@@ -541,7 +540,7 @@ func TestDiskFaults(t *testing.T) {
 			if err := os.Mkdir(filepath.Dir(path), 0o755); err != nil {
 				t.Fatal(err)
 			}
-			ffs := &faultFS{FS: flusher.OSFS}
+			ffs := &faultFS{FS: atomicfile.OSFS}
 			tr := newTracker(t, path, WithFS(ffs))
 			want := newExpect()
 			record := func(n int) {
@@ -601,7 +600,7 @@ func TestCloseFallbacks(t *testing.T) {
 	t.Run("backup", func(t *testing.T) {
 		dir := t.TempDir()
 		path := filepath.Join(dir, "usage.json")
-		ffs := &faultFS{FS: flusher.OSFS}
+		ffs := &faultFS{FS: atomicfile.OSFS}
 		tr := newTracker(t, path, WithFS(ffs), WithCloseRetries(1))
 		want := newExpect()
 		for i := range 20 {
@@ -631,7 +630,7 @@ func TestCloseFallbacks(t *testing.T) {
 	t.Run("emergency", func(t *testing.T) {
 		dir := t.TempDir()
 		path := filepath.Join(dir, "usage.json")
-		ffs := &faultFS{FS: flusher.OSFS}
+		ffs := &faultFS{FS: atomicfile.OSFS}
 		tr := newTracker(t, path, WithFS(ffs), WithCloseRetries(0))
 		if err := tr.Record(Record{Model: "gpt-4", InputTokens: 7}); err != nil {
 			t.Fatal(err)

@@ -9,9 +9,9 @@ import (
 	"path/filepath"
 	"time"
 
-	"github.com/usagering/usagering/flusher"
 	"github.com/usagering/usagering/harness"
 	"github.com/usagering/usagering/tracker"
+	"github.com/usagering/usagering/usagefile"
 )
 
 // bench is one run: its configuration, where it writes, and what it has
@@ -110,7 +110,7 @@ func (b *bench) trackerOptions() []tracker.Option {
 // from an empty usage file.
 func (b *bench) fresh(file string) (string, error) {
 	path := filepath.Join(b.cfg.out, file)
-	for _, p := range []string{path, flusher.BackupPath(path), path + ".lock"} {
+	for _, p := range []string{path, usagefile.BackupPath(path), path + ".lock"} {
 		if err := os.Remove(p); err != nil && !errors.Is(err, fs.ErrNotExist) {
 			return "", err
 		}

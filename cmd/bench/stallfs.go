@@ -4,7 +4,7 @@ import (
 	"sync/atomic"
 	"time"
 
-	"github.com/usagering/usagering/flusher"
+	"github.com/usagering/usagering/atomicfile"
 	"github.com/usagering/usagering/harness"
 )
 
@@ -12,9 +12,9 @@ import (
 // stall is armed, the next Sync of a file it opened (a temp file or the
 // directory) blocks for the stall's duration, then syncs for real, and
 // says when it started blocking and when it returned. Every other Sync, and
-// every other operation, is flusher.OSFS's.
+// every other operation, is atomicfile.OSFS's.
 type stallFS struct {
-	flusher.FS
+	atomicfile.FS
 	armed atomic.Pointer[stall] // taken by the first Sync after arm
 }
 
@@ -32,7 +32,7 @@ func newStall(d time.Duration) *stall {
 	return &stall{d: d, started: make(chan struct{}), done: make(chan struct{})}
 }
 
-func newStallFS() *stallFS { return &stallFS{FS: flusher.OSFS} }
+func newStallFS() *stallFS { return &stallFS{FS: atomicfile.OSFS} }
 
 // arm makes the next Sync stall as st says.
 func (s *stallFS) arm(st *stall) { s.armed.Store(st) }
@@ -41,7 +41,7 @@ func (s *stallFS) arm(st *stall) { s.armed.Store(st) }
 // did.
 func (s *stallFS) disarm(st *stall) bool { return s.armed.CompareAndSwap(st, nil) }
 
-func (s *stallFS) CreateTemp(dir, pattern string) (flusher.File, error) {
+func (s *stallFS) CreateTemp(dir, pattern string) (atomicfile.File, error) {
 	f, err := s.FS.CreateTemp(dir, pattern)
 	if err != nil {
 		return nil, err
@@ -49,7 +49,7 @@ func (s *stallFS) CreateTemp(dir, pattern string) (flusher.File, error) {
 	return &stallFile{File: f, fs: s}, nil
 }
 
-func (s *stallFS) Open(name string) (flusher.File, error) {
+func (s *stallFS) Open(name string) (atomicfile.File, error) {
 	f, err := s.FS.Open(name)
 	if err != nil {
 		return nil, err
@@ -58,7 +58,7 @@ func (s *stallFS) Open(name string) (flusher.File, error) {
 }
 
 type stallFile struct {
-	flusher.File
+	atomicfile.File
 	fs *stallFS
 }
 

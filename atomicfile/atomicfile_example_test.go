@@ -1,4 +1,4 @@
-package flusher_test
+package atomicfile_test
 
 import (
 	"errors"
@@ -7,18 +7,18 @@ import (
 	"os"
 	"path/filepath"
 
-	"github.com/usagering/usagering/flusher"
+	"github.com/usagering/usagering/atomicfile"
 )
 
-func ExampleAtomicFile_Replace() {
-	dir, err := os.MkdirTemp("", "flusher-example")
+func ExampleTarget_Replace() {
+	dir, err := os.MkdirTemp("", "atomicfile-example")
 	if err != nil {
 		fmt.Println(err)
 		return
 	}
 	defer os.RemoveAll(dir)
 
-	f, err := flusher.OpenAtomicFile(filepath.Join(dir, "usage.json"), flusher.FileOptions{})
+	f, err := atomicfile.Open(filepath.Join(dir, "usage.json"), atomicfile.Options{Backup: filepath.Join(dir, "usage.backup.json")})
 	if err != nil {
 		fmt.Println(err)
 		return
@@ -38,8 +38,8 @@ func ExampleAtomicFile_Replace() {
 	// usage.backup.json {"v":2}
 }
 
-func ExampleOpenAtomicFile_errors() {
-	dir, err := os.MkdirTemp("", "flusher-example")
+func ExampleOpen_errors() {
+	dir, err := os.MkdirTemp("", "atomicfile-example")
 	if err != nil {
 		fmt.Println(err)
 		return
@@ -49,13 +49,13 @@ func ExampleOpenAtomicFile_errors() {
 	// Opening does not touch the file system beyond cleaning stale temp
 	// files: a missing directory is reported by Replace, and the caller
 	// can create it and retry.
-	f, err := flusher.OpenAtomicFile(filepath.Join(dir, "state", "usage.json"), flusher.FileOptions{})
+	f, err := atomicfile.Open(filepath.Join(dir, "state", "usage.json"), atomicfile.Options{})
 	if err != nil {
 		fmt.Println(err)
 		return
 	}
 	err = f.Replace([]byte(`{}`))
-	var se *flusher.StepError
+	var se *atomicfile.StepError
 	fmt.Println(errors.As(err, &se), se.Step, errors.Is(err, fs.ErrNotExist))
 
 	if err := os.Mkdir(filepath.Join(dir, "state"), 0o755); err != nil {
@@ -68,16 +68,8 @@ func ExampleOpenAtomicFile_errors() {
 	// <nil>
 }
 
-func ExampleBackupPath() {
-	fmt.Println(flusher.BackupPath("/var/lib/app/usage.json"))
-	fmt.Println(flusher.BackupPath("/var/lib/app/usage"))
-	// Output:
-	// /var/lib/app/usage.backup.json
-	// /var/lib/app/usage.backup.json
-}
-
-func ExampleWriteFileAtomic() {
-	dir, err := os.MkdirTemp("", "flusher-example")
+func ExampleWriteFile() {
+	dir, err := os.MkdirTemp("", "atomicfile-example")
 	if err != nil {
 		fmt.Println(err)
 		return
@@ -85,7 +77,7 @@ func ExampleWriteFileAtomic() {
 	defer os.RemoveAll(dir)
 
 	name := filepath.Join(dir, "usage.emergency.1700000000.json")
-	if err := flusher.WriteFileAtomic(name, []byte(`{"sessions":[]}`), flusher.FileOptions{}); err != nil {
+	if err := atomicfile.WriteFile(name, []byte(`{"sessions":[]}`), atomicfile.Options{}); err != nil {
 		fmt.Println(err)
 		return
 	}

@@ -1,4 +1,4 @@
-package flusher
+package atomicfile
 
 import (
 	"errors"
@@ -13,9 +13,8 @@ import (
 	"syscall"
 )
 
-// ErrEmptyPath is returned by OpenAtomicFile and WriteFileAtomic for an empty
-// path.
-var ErrEmptyPath = errors.New("flusher: empty file path")
+// ErrEmptyPath is returned by Open and WriteFile for an empty path.
+var ErrEmptyPath = errors.New("atomicfile: empty file path")
 
 // Steps of an atomic replace, as reported in StepError.Step.
 const (
@@ -23,7 +22,7 @@ const (
 	StepWrite      = "write"       // writing the new bytes into the temp file
 	StepSyncFile   = "sync file"   // fsync of the temp file
 	StepCloseFile  = "close file"  // close of the temp file
-	StepBackup     = "backup"      // keeping the current target as <stem>.backup.json
+	StepBackup     = "backup"      // keeping the current target as the backup
 	StepRename     = "rename"      // rename of the temp file over the target
 	StepOpenDir    = "open dir"    // opening the directory for its fsync (before any rename)
 	StepSyncDir    = "sync dir"    // fsync of the directory, after the rename: the new content is visible
@@ -50,11 +49,16 @@ func (e *StepError) Error() string {
 // Unwrap returns the underlying cause.
 func (e *StepError) Unwrap() error { return e.Err }
 
-// FileOptions configure OpenAtomicFile and WriteFileAtomic.
-type FileOptions struct {
-	NoSync   bool // skip both fsyncs: for benchmarks only, never the default
-	NoBackup bool // do not keep <stem>.backup.json
-	FS       FS   // nil means OSFS
+// Options configure Open and WriteFile.
+type Options struct {
+	// Backup is where Replace keeps the previous version of the target;
+	// "" keeps none. It must be in the target's directory (renames do not
+	// cross directories). Its name is the caller's policy.
+	Backup string
+	// NoSync skips both fsyncs: for benchmarks only, never the default.
+	NoSync bool
+	// FS is the file system to write through; nil means OSFS.
+	FS FS
 }
 
 // Name infixes of our temp files. For a target "usage.json" they are
@@ -65,36 +69,38 @@ const (
 	bakInfix = ".bak-"
 )
 
-// AtomicFile replaces one file atomically and durably, keeping the previous
+// Target is one file replaced atomically and durably, keeping the previous
 // version as a backup (see Replace).
 //
-// An AtomicFile is safe for use by one goroutine at a time; callers that share
-// it must serialise Replace themselves. Only one AtomicFile (in one process)
-// should write a given target at a time: opening removes stale temp files,
-// which would include those of a concurrent writer of the same target (that
+// A Target is safe for use by one goroutine at a time; callers that share
+// it must serialise Replace themselves. Only one Target (in one process)
+// should write a given path at a time: opening removes stale temp files,
+// which would include those of a concurrent writer of the same path (that
 // writer's Replace then fails with StepRename or StepBackup and leaves the
-// target intact).
-type AtomicFile struct {
+// target intact). Writers in several processes serialise on a lock of
+// their own.
+type Target struct {
 	path   string // absolute target path
 	dir    string // filepath.Dir(path)
 	base   string // filepath.Base(path)
-	backup string // BackupPath(path), or "" when NoBackup
+	backup string // absolute backup path, or "": none
 	noSync bool
 	fs     FS
 }
 
-// OpenAtomicFile prepares atomic replaces of path. It is cheap: it makes the
-// path absolute, removes (best effort) stale temp files that a crashed
-// process left for this target, and returns. It fails only for an empty path
-// (ErrEmptyPath) or if the working directory is unknown; a missing parent,
-// a read-only directory or a directory at path are reported by Replace, so
-// the caller can clear the fault and retry.
-func OpenAtomicFile(path string, opts FileOptions) (*AtomicFile, error) {
+// Open prepares atomic replaces of path. It is cheap: it makes the path
+// absolute, removes (best effort) stale temp files that a crashed process
+// left for this target, and returns. It fails only for an empty path
+// (ErrEmptyPath), a backup outside the target's directory, or if the
+// working directory is unknown; a missing parent, a read-only directory or
+// a directory at path are reported by Replace, so the caller can clear the
+// fault and retry.
+func Open(path string, opts Options) (*Target, error) {
 	abs, err := absPath(path)
 	if err != nil {
 		return nil, err
 	}
-	f := &AtomicFile{
+	f := &Target{
 		path:   abs,
 		dir:    filepath.Dir(abs),
 		base:   filepath.Base(abs),
@@ -104,19 +110,23 @@ func OpenAtomicFile(path string, opts FileOptions) (*AtomicFile, error) {
 	if f.fs == nil {
 		f.fs = OSFS
 	}
-	if !opts.NoBackup {
-		f.backup = BackupPath(abs)
+	if opts.Backup != "" {
+		if f.backup, err = absPath(opts.Backup); err != nil {
+			return nil, err
+		}
+		if filepath.Dir(f.backup) != f.dir || f.backup == f.path {
+			return nil, fmt.Errorf("atomicfile: backup %s must be another file in %s", f.backup, f.dir)
+		}
 	}
 	f.removeStaleTemps()
 	return f, nil
 }
 
 // Path returns the absolute target path.
-func (f *AtomicFile) Path() string { return f.path }
+func (f *Target) Path() string { return f.path }
 
-// BackupPath returns the absolute backup path, <dir>/<stem>.backup.json. With
-// NoBackup, Replace does not write it, but the path is still returned.
-func (f *AtomicFile) BackupPath() string { return BackupPath(f.path) }
+// BackupPath returns the absolute backup path, "" if none is kept.
+func (f *Target) BackupPath() string { return f.backup }
 
 // Replace atomically and durably replaces the target's content with data,
 // keeping the previous content as the backup.
@@ -136,23 +146,14 @@ func (f *AtomicFile) BackupPath() string { return BackupPath(f.path) }
 // (StepSyncDir after the rename) the new content is already visible but its
 // durability is unknown; retrying Replace is the remedy. A failure after the
 // backup step (StepRename) leaves the backup equal to the untouched target.
-func (f *AtomicFile) Replace(data []byte) error {
+func (f *Target) Replace(data []byte) error {
 	return replaceFile(f.fs, f.path, f.dir, f.base, f.backup, data, f.noSync)
 }
 
-// BackupPath returns <dir>/<stem>.backup.json for path, where stem is the base
-// name without a ".json" extension: "usage.json" and "usage" both give
-// "usage.backup.json".
-func BackupPath(path string) string {
-	dir, base := filepath.Split(path)
-	return dir + strings.TrimSuffix(base, ".json") + ".backup.json"
-}
-
-// WriteFileAtomic writes data to path atomically and durably in one shot
-// (temp file, fsync, rename, directory fsync) without keeping a backup. It is
-// meant for files written once, such as emergency dumps. opts.NoBackup is
-// implied. Errors are reported as by Replace.
-func WriteFileAtomic(path string, data []byte, opts FileOptions) error {
+// WriteFile writes data to path atomically and durably in one shot (temp
+// file, fsync, rename, directory fsync) without keeping a backup
+// (opts.Backup is ignored). Errors are reported as by Replace.
+func WriteFile(path string, data []byte, opts Options) error {
 	abs, err := absPath(path)
 	if err != nil {
 		return err
@@ -170,7 +171,7 @@ func absPath(path string) (string, error) {
 	}
 	abs, err := filepath.Abs(path)
 	if err != nil {
-		return "", fmt.Errorf("flusher: %w", err)
+		return "", fmt.Errorf("atomicfile: %w", err)
 	}
 	return abs, nil
 }
@@ -179,7 +180,7 @@ func absPath(path string) (string, error) {
 // MoveFileEx rename is not made durable that way).
 const dirSyncSupported = runtime.GOOS != "windows"
 
-// replaceFile implements Replace and WriteFileAtomic. backup == "" means no
+// replaceFile implements Replace and WriteFile. backup == "" means no
 // backup.
 func replaceFile(fsys FS, path, dir, base, backup string, data []byte, noSync bool) error {
 	stepErr := func(step string, err error) error {
@@ -372,7 +373,7 @@ func installBackup(fsys FS, name, backup string) error {
 
 // removeStaleTemps removes, best effort, the temp files of this target that a
 // crashed process left behind. It returns how many it removed.
-func (f *AtomicFile) removeStaleTemps() int {
+func (f *Target) removeStaleTemps() int {
 	entries, err := f.fs.ReadDir(f.dir)
 	if err != nil {
 		return 0

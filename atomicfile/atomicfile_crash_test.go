@@ -1,6 +1,6 @@
 //go:build unix
 
-package flusher
+package atomicfile
 
 import (
 	"bufio"
@@ -91,7 +91,7 @@ func TestCrashHelperProcess(t *testing.T) {
 		fmt.Println("error: seed:", err)
 		os.Exit(2)
 	}
-	f, err := OpenAtomicFile(target, FileOptions{})
+	f, err := Open(target, Options{Backup: backupOf(target)})
 	if err != nil {
 		fmt.Println("error: open:", err)
 		os.Exit(2)
@@ -149,7 +149,7 @@ func TestReplaceSurvivesSIGKILL(t *testing.T) {
 
 	dir := t.TempDir()
 	target := filepath.Join(dir, "usage.json")
-	backup := BackupPath(target)
+	backup := backupOf(target)
 	lastSeq := int64(-1)
 	midWrite := 0 // kills that left a temp file behind
 	start := time.Now()
@@ -208,7 +208,7 @@ func TestReplaceSurvivesSIGKILL(t *testing.T) {
 	}
 
 	// The next open cleans what the last kill left.
-	f, err := OpenAtomicFile(target, FileOptions{})
+	f, err := Open(target, Options{Backup: backupOf(target)})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -262,7 +262,7 @@ func runAndKill(t *testing.T, i int, target string, seed uint64, delay time.Dura
 		if n != 0 {
 			_ = cmd.Process.Kill()
 			_ = cmd.Wait()
-			t.Fatalf("run %d: %d stale temp files remain after OpenAtomicFile", i, n)
+			t.Fatalf("run %d: %d stale temp files remain after Open", i, n)
 		}
 		ready = true
 		// The random delay is the experiment: where in its write loop the

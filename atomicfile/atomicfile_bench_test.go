@@ -1,4 +1,4 @@
-package flusher
+package atomicfile
 
 import (
 	"path/filepath"
@@ -16,7 +16,7 @@ func BenchmarkReplace(b *testing.B) {
 				noSync bool
 			}{{"fsync", false}, {"nosync", true}} {
 				b.Run(mode.name, func(b *testing.B) {
-					f, err := OpenAtomicFile(filepath.Join(b.TempDir(), "usage.json"), FileOptions{NoSync: mode.noSync})
+					f, err := Open(filepath.Join(b.TempDir(), "usage.json"), Options{NoSync: mode.noSync})
 					if err != nil {
 						b.Fatal(err)
 					}

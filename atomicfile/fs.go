@@ -1,4 +1,4 @@
-package flusher
+package atomicfile
 
 import (
 	"io"
@@ -6,14 +6,14 @@ import (
 	"os"
 )
 
-// FS is the file-system surface AtomicFile uses. Tests inject faults through
+// FS is the file-system surface a Target uses. Tests inject faults through
 // it; OSFS is the real one.
 type FS interface {
 	// CreateTemp creates a new file exclusively (O_EXCL) in dir, like
 	// os.CreateTemp: the last "*" in pattern is replaced by a random string.
 	// The returned File's Name is the full path of the new file.
 	CreateTemp(dir, pattern string) (File, error)
-	// Open opens name read-only. AtomicFile uses it to open the directory
+	// Open opens name read-only. Replace uses it to open the directory
 	// for fsync and the target for the copy fallback of the backup.
 	Open(name string) (File, error)
 	// Rename atomically replaces newpath by oldpath, like os.Rename.
@@ -24,7 +24,7 @@ type FS interface {
 	Link(oldname, newname string) error
 	// ReadDir lists the named directory, like os.ReadDir.
 	ReadDir(name string) ([]fs.DirEntry, error)
-	// Stat describes the named file, like os.Stat. AtomicFile uses it to
+	// Stat describes the named file, like os.Stat. Replace uses it to
 	// give the new file the permissions of the one it replaces.
 	Stat(name string) (fs.FileInfo, error)
 }

@@ -1,4 +1,4 @@
-package flusher
+package atomicfile
 
 import (
 	"bytes"
@@ -16,7 +16,7 @@ import (
 )
 
 // faultFS wraps a real FS and fails chosen operations. It is used by one
-// goroutine at a time, like AtomicFile.
+// goroutine at a time, like a Target.
 type faultFS struct {
 	base FS
 	// fail, if set, is asked before each operation; a non-nil result fails
@@ -150,6 +150,21 @@ func (f *faultFile) Close() error {
 	return err
 }
 
+// backupOf is the backup name these tests use, the usage file's:
+// <dir>/<stem>.backup.json.
+func backupOf(path string) string {
+	dir, base := filepath.Split(path)
+	return dir + strings.TrimSuffix(base, ".json") + ".backup.json"
+}
+
+// backupUnless returns backupOf(path), or "" (no backup) if none.
+func backupUnless(none bool, path string) string {
+	if none {
+		return ""
+	}
+	return backupOf(path)
+}
+
 // isTmp and isBakTmp classify our temp names (by base name).
 func isTmp(name string) bool    { return strings.Contains(filepath.Base(name), tmpInfix) }
 func isBakTmp(name string) bool { return strings.Contains(filepath.Base(name), bakInfix) }
@@ -233,7 +248,7 @@ func setupV0V1(t *testing.T, v0, v1 []byte) (dir, target, backup string) {
 	t.Helper()
 	dir = t.TempDir()
 	target = filepath.Join(dir, "usage.json")
-	f, err := OpenAtomicFile(target, FileOptions{})
+	f, err := Open(target, Options{Backup: backupOf(target)})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -402,7 +417,7 @@ func TestReplaceFaults(t *testing.T) {
 			if tc.writeErr == nil {
 				ffs.writeLimit = -1
 			}
-			f, err := OpenAtomicFile(target, FileOptions{FS: ffs})
+			f, err := Open(target, Options{Backup: backupOf(target), FS: ffs})
 			if err != nil {
 				t.Fatal(err)
 			}
@@ -428,7 +443,7 @@ func TestReplaceReadOnlyDir(t *testing.T) {
 	dir := t.TempDir()
 	target := filepath.Join(dir, "usage.json")
 	v1, v2 := testDoc("a", 100), testDoc("b", 200)
-	if err := WriteFileAtomic(target, v1, FileOptions{}); err != nil {
+	if err := WriteFile(target, v1, Options{}); err != nil {
 		t.Fatal(err)
 	}
 	if err := os.Chmod(dir, 0o555); err != nil {
@@ -457,9 +472,9 @@ func TestReplaceReadOnlyDir(t *testing.T) {
 		t.Fatalf("probe create in read-only dir: %v", err)
 	}
 
-	f, err := OpenAtomicFile(target, FileOptions{FS: ffs})
+	f, err := Open(target, Options{Backup: backupOf(target), FS: ffs})
 	if err != nil {
-		t.Fatalf("OpenAtomicFile must not fail on a read-only directory: %v", err)
+		t.Fatalf("Open must not fail on a read-only directory: %v", err)
 	}
 	err = f.Replace(v2)
 	assertStepError(t, err, StepCreateTemp, target, fs.ErrPermission)
@@ -491,9 +506,9 @@ func TestReplaceTargetIsDirectory(t *testing.T) {
 			if err := os.WriteFile(inner, []byte("keep"), 0o600); err != nil {
 				t.Fatal(err)
 			}
-			f, err := OpenAtomicFile(target, FileOptions{NoBackup: noBackup})
+			f, err := Open(target, Options{Backup: backupUnless(noBackup, target)})
 			if err != nil {
-				t.Fatalf("OpenAtomicFile must not fail on a directory target: %v", err)
+				t.Fatalf("Open must not fail on a directory target: %v", err)
 			}
 			v1, v2 := testDoc("a", 100), testDoc("b", 100)
 			err = f.Replace(v1)
@@ -535,9 +550,9 @@ func TestReplaceParentMissing(t *testing.T) {
 	root := t.TempDir()
 	dir := filepath.Join(root, "missing", "sub")
 	target := filepath.Join(dir, "usage.json")
-	f, err := OpenAtomicFile(target, FileOptions{})
+	f, err := Open(target, Options{Backup: backupOf(target)})
 	if err != nil {
-		t.Fatalf("OpenAtomicFile must not fail on a missing parent: %v", err)
+		t.Fatalf("Open must not fail on a missing parent: %v", err)
 	}
 	v1, v2 := testDoc("a", 100), testDoc("b", 100)
 	err = f.Replace(v1)
@@ -574,7 +589,7 @@ func TestReplaceCleanupFailureIsJoined(t *testing.T) {
 		}
 		return nil
 	}
-	f, err := OpenAtomicFile(target, FileOptions{FS: ffs})
+	f, err := Open(target, Options{Backup: backupOf(target), FS: ffs})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -600,7 +615,7 @@ func TestReplaceCleanupFailureIsJoined(t *testing.T) {
 	}
 
 	ffs.clear()
-	f2, err := OpenAtomicFile(target, FileOptions{FS: ffs})
+	f2, err := Open(target, Options{Backup: backupOf(target), FS: ffs})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -630,7 +645,7 @@ func countStaleTemps(t testing.TB, dir, base string) int {
 func TestReplaceKeepsBackup(t *testing.T) {
 	dir := t.TempDir()
 	target := filepath.Join(dir, "usage.json")
-	f, err := OpenAtomicFile(target, FileOptions{})
+	f, err := Open(target, Options{Backup: backupOf(target)})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -658,7 +673,7 @@ func TestReplaceKeepsBackup(t *testing.T) {
 func TestReplaceWithoutJSONExtension(t *testing.T) {
 	dir := t.TempDir()
 	target := filepath.Join(dir, "usage")
-	f, err := OpenAtomicFile(target, FileOptions{})
+	f, err := Open(target, Options{Backup: backupOf(target)})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -675,7 +690,7 @@ func TestReplaceWithoutJSONExtension(t *testing.T) {
 func TestReplaceNoBackup(t *testing.T) {
 	dir := t.TempDir()
 	target := filepath.Join(dir, "usage.json")
-	f, err := OpenAtomicFile(target, FileOptions{NoBackup: true})
+	f, err := Open(target, Options{})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -686,8 +701,8 @@ func TestReplaceNoBackup(t *testing.T) {
 	}
 	assertContent(t, target, []byte("3"))
 	assertDirNames(t, dir, "usage.json")
-	if want := filepath.Join(dir, "usage.backup.json"); f.BackupPath() != want {
-		t.Fatalf("BackupPath() = %q, want %q even with NoBackup", f.BackupPath(), want)
+	if f.BackupPath() != "" {
+		t.Fatalf("BackupPath() = %q, want \"\" without a backup", f.BackupPath())
 	}
 }
 
@@ -706,7 +721,7 @@ func TestReplaceLinkUnsupportedCopies(t *testing.T) {
 				}
 				return nil
 			}
-			f, err := OpenAtomicFile(target, FileOptions{FS: ffs})
+			f, err := Open(target, Options{Backup: backupOf(target), FS: ffs})
 			if err != nil {
 				t.Fatal(err)
 			}
@@ -734,7 +749,7 @@ func TestReplaceLinkUnsupportedCopies(t *testing.T) {
 func TestReplaceBackupSameInodeAsTarget(t *testing.T) {
 	dir := t.TempDir()
 	target := filepath.Join(dir, "usage.json")
-	backup := BackupPath(target)
+	backup := backupOf(target)
 	v1, v2 := testDoc("a", 100), testDoc("b", 100)
 	if err := os.WriteFile(target, v1, 0o600); err != nil {
 		t.Fatal(err)
@@ -742,7 +757,7 @@ func TestReplaceBackupSameInodeAsTarget(t *testing.T) {
 	if err := os.Link(target, backup); err != nil {
 		t.Skipf("hard links unsupported here: %v", err)
 	}
-	f, err := OpenAtomicFile(target, FileOptions{})
+	f, err := Open(target, Options{Backup: backupOf(target)})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -765,7 +780,7 @@ func TestReplaceSyncs(t *testing.T) {
 				t.Fatal(err)
 			}
 			ffs := newFaultFS()
-			f, err := OpenAtomicFile(target, FileOptions{FS: ffs, NoSync: noSync})
+			f, err := Open(target, Options{Backup: backupOf(target), FS: ffs, NoSync: noSync})
 			if err != nil {
 				t.Fatal(err)
 			}
@@ -793,7 +808,7 @@ func TestReplaceSyncs(t *testing.T) {
 	}
 }
 
-func TestOpenAtomicFileRemovesOnlyStaleTemps(t *testing.T) {
+func TestOpenRemovesOnlyStaleTemps(t *testing.T) {
 	dir := t.TempDir()
 	target := filepath.Join(dir, "usage.json")
 	ours := []string{
@@ -825,7 +840,7 @@ func TestOpenAtomicFileRemovesOnlyStaleTemps(t *testing.T) {
 	if err := os.Mkdir(filepath.Join(dir, ".usage.json.tmp-77"), 0o755); err != nil {
 		t.Fatal(err)
 	}
-	f, err := OpenAtomicFile(target, FileOptions{})
+	f, err := Open(target, Options{Backup: backupOf(target)})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -838,17 +853,17 @@ func TestOpenAtomicFileRemovesOnlyStaleTemps(t *testing.T) {
 	}
 }
 
-func TestOpenAtomicFile(t *testing.T) {
-	if _, err := OpenAtomicFile("", FileOptions{}); !errors.Is(err, ErrEmptyPath) {
-		t.Fatalf("OpenAtomicFile(\"\") error = %v, want ErrEmptyPath", err)
+func TestOpen(t *testing.T) {
+	if _, err := Open("", Options{Backup: backupOf("")}); !errors.Is(err, ErrEmptyPath) {
+		t.Fatalf("Open(\"\") error = %v, want ErrEmptyPath", err)
 	}
-	if err := WriteFileAtomic("", nil, FileOptions{}); !errors.Is(err, ErrEmptyPath) {
-		t.Fatalf("WriteFileAtomic(\"\") error = %v, want ErrEmptyPath", err)
+	if err := WriteFile("", nil, Options{}); !errors.Is(err, ErrEmptyPath) {
+		t.Fatalf("WriteFile(\"\") error = %v, want ErrEmptyPath", err)
 	}
 
 	dir := t.TempDir()
 	t.Chdir(dir)
-	f, err := OpenAtomicFile("usage.json", FileOptions{})
+	f, err := Open("usage.json", Options{Backup: backupOf("usage.json")})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -869,10 +884,10 @@ func TestOpenAtomicFile(t *testing.T) {
 func TestWriteFileAtomic(t *testing.T) {
 	dir := t.TempDir()
 	path := filepath.Join(dir, "usage.emergency.1700000000.json")
-	if err := WriteFileAtomic(path, []byte("one"), FileOptions{}); err != nil {
+	if err := WriteFile(path, []byte("one"), Options{}); err != nil {
 		t.Fatal(err)
 	}
-	if err := WriteFileAtomic(path, []byte("two"), FileOptions{NoBackup: false}); err != nil {
+	if err := WriteFile(path, []byte("two"), Options{Backup: backupOf(path)}); err != nil {
 		t.Fatal(err)
 	}
 	assertContent(t, path, []byte("two"))
@@ -885,25 +900,18 @@ func TestWriteFileAtomic(t *testing.T) {
 		}
 		return nil
 	}
-	err := WriteFileAtomic(path, []byte("three"), FileOptions{FS: ffs})
+	err := WriteFile(path, []byte("three"), Options{FS: ffs})
 	assertStepError(t, err, StepSyncFile, path, syscall.EIO)
 	assertContent(t, path, []byte("two"))
 	assertDirNames(t, dir, "usage.emergency.1700000000.json")
 }
 
-func TestBackupPath(t *testing.T) {
-	for _, tc := range []struct{ in, want string }{
-		{"usage.json", "usage.backup.json"},
-		{"usage", "usage.backup.json"},
-		{"/var/lib/x/usage.json", "/var/lib/x/usage.backup.json"},
-		{"dir/usage", "dir/usage.backup.json"},
-		{"a.b.json", "a.b.backup.json"},
-		{"usage.JSON", "usage.JSON.backup.json"},
-		{"usage.json.txt", "usage.json.txt.backup.json"},
-		{".json", ".backup.json"},
-	} {
-		if got := BackupPath(filepath.FromSlash(tc.in)); got != filepath.FromSlash(tc.want) {
-			t.Errorf("BackupPath(%q) = %q, want %q", tc.in, got, tc.want)
+func TestOpenRejectsABackupElsewhere(t *testing.T) {
+	dir := t.TempDir()
+	target := filepath.Join(dir, "usage.json")
+	for _, backup := range []string{filepath.Join(dir, "sub", "usage.backup.json"), target} {
+		if _, err := Open(target, Options{Backup: backup}); err == nil {
+			t.Errorf("Open with backup %s: want an error", backup)
 		}
 	}
 }
@@ -935,13 +943,13 @@ func TestIsStaleTemp(t *testing.T) {
 		if isStaleTemp(base, other) && !ok && !ok2 {
 			t.Fatalf("isStaleTemp(%q, %q) = true for a foreign name", base, other)
 		}
-		if isStaleTemp(base, base) || isStaleTemp(base, BackupPath(base)) {
+		if isStaleTemp(base, base) || isStaleTemp(base, backupOf(base)) {
 			t.Fatalf("target or backup of %q counted as temp", base)
 		}
 	})
 }
 
-// TestReplaceModel drives an AtomicFile through random sequences of replaces
+// TestReplaceModel drives a Target through random sequences of replaces
 // with random faults and checks the files against a model after each one.
 func TestReplaceModel(t *testing.T) {
 	type fault struct {
@@ -980,10 +988,10 @@ func TestReplaceModel(t *testing.T) {
 			rt.Fatal(err)
 		}
 		target := filepath.Join(dir, "usage.json")
-		backup := BackupPath(target)
+		backup := backupOf(target)
 		ffs := newFaultFS()
 		ffs.fakeSync = true
-		f, err := OpenAtomicFile(target, FileOptions{FS: ffs})
+		f, err := Open(target, Options{Backup: backupOf(target), FS: ffs})
 		if err != nil {
 			rt.Fatal(err)
 		}
@@ -1072,7 +1080,7 @@ func TestReplaceModel(t *testing.T) {
 func TestReplaceKeepsPermissions(t *testing.T) {
 	dir := t.TempDir()
 	target := filepath.Join(dir, "usage.json")
-	f, err := OpenAtomicFile(target, FileOptions{NoSync: true})
+	f, err := Open(target, Options{Backup: backupOf(target), NoSync: true})
 	if err != nil {
 		t.Fatal(err)
 	}
