@@ -58,7 +58,7 @@ func crashPrefix(id int, n int64) Totals {
 	model := crashModel(id)
 	for i := range int(n) {
 		r := crashRecord(model, i)
-		sum.Add(Totals{Tokens: r.InputTokens + r.OutputTokens, CostNanos: NanosFromUSD(r.CostUSD), Calls: 1})
+		sum.Add(totalsOf(r))
 	}
 	return sum
 }
@@ -205,13 +205,13 @@ func runCrashChild(t *testing.T, id int, path string, seed uint64, delay time.Du
 // crashDoc parses the usage file, which must be complete after any kill
 // (it is only ever replaced by a rename), and its backup, which must be
 // complete if present and never ahead of the file.
-func crashDoc(t *testing.T, kill int, path string) *Document {
+func crashDoc(t *testing.T, kill int, path string) *usagefile.Document {
 	t.Helper()
 	data, err := os.ReadFile(path)
 	if err != nil {
 		t.Fatalf("kill %d: %v", kill, err)
 	}
-	doc, err := ParseDocument(data)
+	doc, err := usagefile.ParseDocument(data)
 	if err != nil {
 		t.Fatalf("kill %d: the usage file does not load: %v", kill, err)
 	}
@@ -222,7 +222,7 @@ func crashDoc(t *testing.T, kill int, path string) *Document {
 	if err != nil {
 		t.Fatalf("kill %d: %v", kill, err)
 	}
-	backup, err := ParseDocument(data)
+	backup, err := usagefile.ParseDocument(data)
 	if err != nil {
 		t.Fatalf("kill %d: the backup does not load: %v", kill, err)
 	}
@@ -315,7 +315,7 @@ func TestCrash(t *testing.T) {
 		if total.Calls < prev.Calls+run.durable {
 			t.Fatalf("kill %d: %d calls in the file after %d, with %d more flushed", k, total.Calls, prev.Calls, run.durable)
 		}
-		if d, p := doc.DailyTotals[day0.Format(DayLayout)], doc.ProviderBreakdown[crashProvider]; d != total || p != total || len(doc.DailyTotals) != 1 || len(doc.ProviderBreakdown) != 1 {
+		if d, p := doc.DailyTotals[day0.Format(usagefile.DayLayout)], doc.ProviderBreakdown[crashProvider]; d != total || p != total || len(doc.DailyTotals) != 1 || len(doc.ProviderBreakdown) != 1 {
 			t.Fatalf("kill %d: daily %+v, providers %+v; want one bucket of %+v each", k, doc.DailyTotals, doc.ProviderBreakdown, total)
 		}
 		if len(doc.ModelBreakdown) != k+1 {
@@ -339,7 +339,7 @@ func TestCrash(t *testing.T) {
 	if n := countTemps(t, dir); n != 0 {
 		t.Fatalf("%d temp files left after a new tracker opened the file", n)
 	}
-	if got := crashDoc(t, kills, path).DailyTotals[day0.Format(DayLayout)]; got != total {
+	if got := crashDoc(t, kills, path).DailyTotals[day0.Format(usagefile.DayLayout)]; got != total {
 		t.Fatalf("after a final open: %+v, want %+v", got, total)
 	}
 	t.Logf("%d kills in %v (%v a kill): %d records in the file, %d reported durable; %d kills found records persisted beyond the last reported Flush, %d left temp files",

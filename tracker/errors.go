@@ -1,6 +1,10 @@
 package tracker
 
-import "errors"
+import (
+	"errors"
+
+	"github.com/usagering/usagering/usagefile"
+)
 
 // Sentinel errors of package tracker. Errors returned by the package wrap one
 // of these (test with errors.Is) and add what exactly is wrong.
@@ -14,13 +18,15 @@ var (
 
 	// ErrCorrupt means the usage file is ours but unusable: empty, truncated,
 	// unparsable, or one of the five required keys missing or of the wrong
-	// type. LoadDocument recovers from it (backup, then archive + fresh).
-	ErrCorrupt = errors.New("tracker: usage file is corrupt")
+	// type. The trackers recover from it (backup, then archive + fresh; see
+	// usagefile.Load). It is usagefile.ErrCorrupt.
+	ErrCorrupt = usagefile.ErrCorrupt
 
 	// ErrForeignFile means the file holds valid JSON that is not a usage
 	// document (not an object, or an object with none of the five keys).
-	// Such a file is never overwritten, archived or recovered from.
-	ErrForeignFile = errors.New("tracker: file is not a usage document")
+	// Such a file is never overwritten, archived or recovered from. It is
+	// usagefile.ErrForeignFile.
+	ErrForeignFile = usagefile.ErrForeignFile
 
 	// ErrFull is returned by the asynchronous tracker when its ring is full
 	// and the configured policy is to reject rather than wait.

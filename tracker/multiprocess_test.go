@@ -8,6 +8,9 @@ import (
 	"path/filepath"
 	"strconv"
 	"testing"
+
+	"github.com/usagering/usagering/usagefile"
+	"github.com/usagering/usagering/usd"
 )
 
 const (
@@ -78,21 +81,22 @@ func TestMultiProcess(t *testing.T) {
 		}
 	}
 	doc := readDoc(t, path)
-	var wantTokens int64
+	var wantTokens, wantOut int64
 	for i := range n {
 		wantTokens += 3 + int64(i%5)
+		wantOut += int64(i % 5)
 	}
 	for i := range procs {
 		got := doc.ModelBreakdown[fmt.Sprintf("proc-%d", i)]
-		if want := (Totals{Tokens: wantTokens, CostNanos: int64(n) * 1_000_000, Calls: int64(n)}); got != want {
+		if want := (Totals{Tokens: wantTokens, Cost: usd.FromNanos(int64(n) * 1_000_000), Calls: int64(n), InputTokens: 3 * int64(n), OutputTokens: wantOut}); got != want {
 			t.Errorf("process %d: %+v, want %+v", i, got, want)
 		}
 	}
-	all := doc.DailyTotals[day0.Format(DayLayout)]
-	if want := (Totals{Tokens: procs * wantTokens, CostNanos: procs * int64(n) * 1_000_000, Calls: procs * int64(n)}); all != want {
+	all := doc.DailyTotals[day0.Format(usagefile.DayLayout)]
+	if want := (Totals{Tokens: procs * wantTokens, Cost: usd.FromNanos(procs * int64(n) * 1_000_000), Calls: procs * int64(n), InputTokens: procs * 3 * int64(n), OutputTokens: procs * wantOut}); all != want {
 		t.Fatalf("daily total %+v, want %+v", all, want)
 	}
-	if all.Cost() != float64(procs*n)/1000 {
-		t.Fatalf("daily cost %v, want exactly %v", all.Cost(), float64(procs*n)/1000)
+	if want := fmt.Sprint(float64(procs*n) / 1000); all.Cost.String() != want {
+		t.Fatalf("daily cost %v, want exactly %v", all.Cost, want)
 	}
 }

@@ -5,6 +5,8 @@ import (
 	"fmt"
 	"maps"
 	"time"
+
+	"github.com/usagering/usagering/usagefile"
 )
 
 // ErrInvalidArgument is wrapped by query methods given an out-of-range
@@ -30,7 +32,7 @@ type Summary struct {
 // ring (at most one batch, or one flush interval, behind) are not counted
 // yet; call Flush first to include everything recorded before.
 func (t *Tracker) Today() Totals {
-	day := t.cfg.clock().In(t.cfg.loc).Format(DayLayout)
+	day := t.cfg.clock().In(t.cfg.loc).Format(usagefile.DayLayout)
 	st := t.state
 	st.mu.RLock()
 	defer st.mu.RUnlock()
@@ -56,8 +58,8 @@ func (t *Tracker) Summary(days int) (Summary, error) {
 	}
 	now := t.cfg.clock().In(t.cfg.loc)
 	y, m, d := now.Date()
-	first := time.Date(y, m, d-days+1, 0, 0, 0, 0, t.cfg.loc).Format(DayLayout)
-	last := now.Format(DayLayout)
+	first := time.Date(y, m, d-days+1, 0, 0, 0, 0, t.cfg.loc).Format(usagefile.DayLayout)
+	last := now.Format(usagefile.DayLayout)
 
 	st := t.state
 	st.mu.RLock()
@@ -85,11 +87,11 @@ func (t *Tracker) Summary(days int) (Summary, error) {
 			sum.Add(v)
 		}
 	}
-	avgCost := sum.Cost() / float64(days)
+	avgCost := sum.Cost.Float64() / float64(days)
 	return Summary{
 		PeriodDays:           days,
 		TotalTokens:          sum.Tokens,
-		TotalCostUSD:         sum.Cost(),
+		TotalCostUSD:         sum.Cost.Float64(),
 		TotalCalls:           sum.Calls,
 		AvgDailyTokens:       float64(sum.Tokens) / float64(days),
 		AvgDailyCost:         avgCost,

@@ -4,6 +4,8 @@ import (
 	"fmt"
 	"math"
 	"time"
+
+	"github.com/usagering/usagering/usagefile"
 )
 
 // Limits enforced by Record.Validate. They bound what one record can add to
@@ -225,3 +227,7 @@ func lowerASCII(c byte) byte {
 	}
 	return c
 }
+
+// Totals is one bucket of the usage file's breakdowns: calls, tokens by
+// kind and the exact cost (see usagefile.Totals). Today returns one.
+type Totals = usagefile.Totals

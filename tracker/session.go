@@ -6,16 +6,8 @@ import (
 	"unicode/utf8"
 
 	json "github.com/goccy/go-json"
-)
-
-// Layouts of the usage file's times, local time without a zone as the
-// original writes them (Python's datetime.now().isoformat()).
-const (
-	// TimestampLayout is the layout of a session's timestamp and of
-	// last_updated: ISO 8601 with microseconds.
-	TimestampLayout = "2006-01-02T15:04:05.000000"
-	// DayLayout is the layout of daily_totals keys.
-	DayLayout = "2006-01-02"
+	"github.com/usagering/usagering/usagefile"
+	"github.com/usagering/usagering/usd"
 )
 
 // emptyMetadata is the metadata of a record without any. It is shared:
@@ -32,7 +24,7 @@ var emptyMetadata = json.RawMessage("{}")
 // strings with sorted keys ({} when there is none).
 //
 // NewSession does not validate r: call r.Validate first.
-func NewSession(r *Record, loc *time.Location) (s Session, day string) {
+func NewSession(r *Record, loc *time.Location) (s usagefile.Session, day string) {
 	if loc == nil {
 		loc = time.Local
 	}
@@ -41,22 +33,27 @@ func NewSession(r *Record, loc *time.Location) (s Session, day string) {
 		t = time.Now()
 	}
 	var buf [40]byte
-	ts := string(t.In(loc).AppendFormat(buf[:0], TimestampLayout))
+	ts := string(t.In(loc).AppendFormat(buf[:0], usagefile.TimestampLayout))
 	day = ts
 	if i := strings.IndexByte(ts, 'T'); i >= 0 {
 		day = ts[:i]
 	}
-	s = Session{
-		Timestamp:    ts,
-		Model:        validUTF8(r.Model),
-		Provider:     validUTF8(r.Provider),
-		InputTokens:  r.InputTokens,
-		OutputTokens: r.OutputTokens,
-		TotalTokens:  r.InputTokens + r.OutputTokens,
-		CostUSD:      r.CostUSD,
-		LatencyMS:    r.LatencyMS,
-		Operation:    validUTF8(r.Operation),
-		Metadata:     encodeMetadata(r.Metadata),
+	cost, _ := usd.FromFloat(r.CostUSD) // finite: validated
+	s = usagefile.Session{
+		Timestamp:        ts,
+		Model:            validUTF8(r.Model),
+		Provider:         validUTF8(r.Provider),
+		InputTokens:      r.InputTokens,
+		OutputTokens:     r.OutputTokens,
+		TotalTokens:      r.InputTokens + r.OutputTokens,
+		CostUSD:          cost,
+		LatencyMS:        r.LatencyMS,
+		Operation:        validUTF8(r.Operation),
+		Metadata:         encodeMetadata(r.Metadata),
+		CacheReadTokens:  r.CacheReadTokens,
+		CacheWriteTokens: r.CacheWriteTokens,
+		ReasoningTokens:  r.ReasoningTokens,
+		TTFTMS:           r.TimeToFirstTokenMS,
 	}
 	if s.Provider == "" {
 		s.Provider = DetectProvider(s.Model)

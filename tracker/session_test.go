@@ -7,6 +7,8 @@ import (
 	"time"
 
 	"github.com/usagering/usagering/tracker"
+	"github.com/usagering/usagering/usagefile"
+	"github.com/usagering/usagering/usd"
 )
 
 func TestNewSession(t *testing.T) {
@@ -16,14 +18,17 @@ func TestNewSession(t *testing.T) {
 		Model:        "Claude-3-Opus",
 		InputTokens:  500,
 		OutputTokens: 37,
-		CostUSD:      0.001,
+		CostUSD:      0.00000675, // a float whose nearest double is 6.749999999999999e-06
 		LatencyMS:    50,
 		Metadata:     map[string]string{"z": "last", "a": "first", "é": "\"q\""},
+
+		CacheReadTokens: 300, CacheWriteTokens: 100, ReasoningTokens: 20, TimeToFirstTokenMS: 12.5,
 	}
 	s, day := tracker.NewSession(&r, tokyo)
-	want := tracker.Session{
+	want := usagefile.Session{
 		Timestamp: "2026-11-27T05:03:07.512334", Model: "Claude-3-Opus", Provider: "anthropic",
-		InputTokens: 500, OutputTokens: 37, TotalTokens: 537, CostUSD: 0.001, LatencyMS: 50, Operation: "chat",
+		InputTokens: 500, OutputTokens: 37, TotalTokens: 537, CostUSD: usd.FromNanos(6750), LatencyMS: 50, Operation: "chat",
+		CacheReadTokens: 300, CacheWriteTokens: 100, ReasoningTokens: 20, TTFTMS: 12.5,
 	}
 	gotMeta := string(s.Metadata)
 	s.Metadata = nil
@@ -63,14 +68,14 @@ func TestNewSessionZeroTimestampIsNow(t *testing.T) {
 	before := time.Now().Truncate(time.Microsecond)
 	s, day := tracker.NewSession(&tracker.Record{Model: "gpt-4"}, time.UTC)
 	after := time.Now()
-	ts, err := time.ParseInLocation(tracker.TimestampLayout, s.Timestamp, time.UTC)
+	ts, err := time.ParseInLocation(usagefile.TimestampLayout, s.Timestamp, time.UTC)
 	if err != nil {
 		t.Fatal(err)
 	}
 	if ts.Before(before) || ts.After(after) {
 		t.Errorf("timestamp %v not within [%v, %v]", ts, before, after)
 	}
-	if !strings.HasPrefix(s.Timestamp, day+"T") || len(day) != len(tracker.DayLayout) {
+	if !strings.HasPrefix(s.Timestamp, day+"T") || len(day) != len(usagefile.DayLayout) {
 		t.Errorf("day %q does not match timestamp %q", day, s.Timestamp)
 	}
 }
@@ -78,7 +83,7 @@ func TestNewSessionZeroTimestampIsNow(t *testing.T) {
 func TestNewSessionNilLocationIsLocal(t *testing.T) {
 	ts := time.Date(2026, 1, 2, 3, 4, 5, 6000, time.UTC)
 	s, _ := tracker.NewSession(&tracker.Record{Timestamp: ts, Model: "m"}, nil)
-	if want := ts.In(time.Local).Format(tracker.TimestampLayout); s.Timestamp != want {
+	if want := ts.In(time.Local).Format(usagefile.TimestampLayout); s.Timestamp != want {
 		t.Errorf("timestamp %q, want %q", s.Timestamp, want)
 	}
 }

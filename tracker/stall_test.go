@@ -96,7 +96,9 @@ func expectCounts(counts *[stallRecords]int64) *expect {
 		} {
 			for k, t := range m.src {
 				cur := m.dst[k]
-				cur.Add(Totals{Tokens: n * t.Tokens, CostNanos: n * t.CostNanos, Calls: n * t.Calls})
+				cost, _ := t.Cost.Mul(n)
+				cur.Add(Totals{Tokens: n * t.Tokens, Cost: cost, Calls: n * t.Calls, InputTokens: n * t.InputTokens, OutputTokens: n * t.OutputTokens,
+					CacheReadTokens: n * t.CacheReadTokens, CacheWriteTokens: n * t.CacheWriteTokens, ReasoningTokens: n * t.ReasoningTokens})
 				m.dst[k] = cur
 			}
 		}

@@ -12,6 +12,7 @@ import (
 
 	"github.com/usagering/usagering/atomicfile"
 	"github.com/usagering/usagering/usagefile"
+	"github.com/usagering/usagering/usd"
 	"go.uber.org/atomic"
 )
 
@@ -39,9 +40,9 @@ type state struct {
 	file *atomicfile.Target // opened under lock (see openFile); Persist only
 
 	mu     sync.RWMutex
-	base   *Document // guarded by mu; written by Persist (and load, before the flusher starts)
-	frozen *delta    // guarded by mu; written by Snapshot and by a successful Persist; nil: nothing unwritten
-	delta  delta     // guarded by mu; written by Fold and Snapshot
+	base   *usagefile.Document // guarded by mu; written by Persist (and load, before the flusher starts)
+	frozen *delta              // guarded by mu; written by Snapshot and by a successful Persist; nil: nothing unwritten
+	delta  delta               // guarded by mu; written by Fold and Snapshot
 
 	// Persist only (and load, before the flusher starts).
 	lastWrite fs.FileInfo // the file as we last read or wrote it; nil: re-read before writing
@@ -107,7 +108,9 @@ func (b *buckets) get(k string) Totals {
 // addTo adds every bucket into dst.
 func (b *buckets) addTo(dst map[string]Totals) {
 	for k, t := range b.m {
-		addBucket(&dst, k, *t)
+		sum := dst[k]
+		sum.Add(*t)
+		dst[k] = sum
 	}
 }
 
@@ -128,7 +131,13 @@ func newDelta(maxSessions int) delta {
 
 // add folds one record whose provider is resolved and whose day key is day.
 func (d *delta) add(r *Record, day string, maxSessions int) {
-	t := Totals{Tokens: r.InputTokens + r.OutputTokens, CostNanos: NanosFromUSD(r.CostUSD), Calls: 1}
+	cost, _ := usd.FromFloat(r.CostUSD) // finite: validated
+	t := Totals{
+		Tokens: r.InputTokens + r.OutputTokens, Cost: cost, Calls: 1,
+		InputTokens: r.InputTokens, OutputTokens: r.OutputTokens,
+		CacheReadTokens: r.CacheReadTokens, CacheWriteTokens: r.CacheWriteTokens,
+		ReasoningTokens: r.ReasoningTokens,
+	}
 	d.daily.add(day, t)
 	d.models.add(r.Model, t)
 	d.providers.add(r.Provider, t)
@@ -173,9 +182,9 @@ func (d *delta) reset() {
 
 // document returns the delta as a Document to merge into a base: its
 // sessions in the order they were folded.
-func (d *delta) document(loc *time.Location) *Document {
-	doc := &Document{
-		Sessions:          make([]Session, 0, len(d.recent)),
+func (d *delta) document(loc *time.Location) *usagefile.Document {
+	doc := &usagefile.Document{
+		Sessions:          make([]usagefile.Session, 0, len(d.recent)),
 		DailyTotals:       d.daily.snapshot(),
 		ModelBreakdown:    d.models.snapshot(),
 		ProviderBreakdown: d.providers.snapshot(),
@@ -201,7 +210,7 @@ func (c *dayCache) key(t time.Time, loc *time.Location) string {
 	}
 	lt := t.In(loc)
 	y, m, d := lt.Date()
-	c.day = lt.Format(DayLayout)
+	c.day = lt.Format(usagefile.DayLayout)
 	c.start = time.Date(y, m, d, 0, 0, 0, 0, loc)
 	c.end = time.Date(y, m, d+1, 0, 0, 0, 0, loc)
 	if sy, sm, sd := c.start.Date(); sy != y || sm != m || sd != d {
@@ -287,11 +296,11 @@ func (s *state) refresh() error {
 	if fi, err := os.Stat(s.path); err == nil && s.lastWrite != nil && sameVersion(fi, s.lastWrite) {
 		return nil
 	}
-	res, err := LoadDocument(s.path, s.cfg.clock())
+	res, err := usagefile.Load(s.path, s.cfg.clock())
 	if err != nil {
 		return err
 	}
-	if res.Source == SourceNew && s.base != nil {
+	if res.Source == usagefile.SourceNew && s.base != nil {
 		s.lastWrite = nil
 		return nil
 	}
@@ -393,17 +402,17 @@ func (s *state) Persist() error {
 
 // merged returns a new document: base (or an empty one) ⊕ d, stamped now.
 // Called by Persist (or after the flusher stopped).
-func (s *state) merged(d *delta) *Document {
-	var doc *Document
+func (s *state) merged(d *delta) *usagefile.Document {
+	var doc *usagefile.Document
 	if s.base != nil {
 		doc = s.base.Clone()
 	} else {
-		doc = NewDocument()
+		doc = usagefile.NewDocument()
 	}
 	if d != nil {
 		doc.Merge(d.document(s.cfg.loc), s.cfg.maxSessions)
 	}
-	doc.LastUpdated = s.cfg.clock().In(s.cfg.loc).Format(TimestampLayout)
+	doc.LastUpdated = s.cfg.clock().In(s.cfg.loc).Format(usagefile.TimestampLayout)
 	return doc
 }
 
@@ -438,7 +447,7 @@ func (s *state) fallback(persistErr error) error {
 		s.lost.Add(int64(pending))
 		return &FallbackError{Records: pending, Err: errors.Join(persistErr, err)}
 	}
-	emergency := siblingPath(s.path, "emergency."+strconv.FormatInt(s.cfg.clock().Unix(), 10))
+	emergency := usagefile.SiblingPath(s.path, "emergency."+strconv.FormatInt(s.cfg.clock().Unix(), 10))
 	errs := []error{persistErr}
 	for _, p := range []string{usagefile.BackupPath(s.path), emergency, filepath.Join(os.TempDir(), filepath.Base(emergency))} {
 		err := atomicfile.WriteFile(p, data, atomicfile.Options{NoSync: s.cfg.noSync})

@@ -9,6 +9,7 @@ import (
 	"time"
 	_ "time/tzdata" // America/Santiago on any machine
 
+	"github.com/usagering/usagering/usagefile"
 	"pgregory.net/rapid"
 )
 
@@ -105,7 +106,7 @@ func TestDeltaAbsorb(t *testing.T) {
 		}
 		fold := func(d *delta, rs []Record) {
 			for i := range rs {
-				d.add(&rs[i], rs[i].Timestamp.UTC().Format(DayLayout), maxSessions)
+				d.add(&rs[i], rs[i].Timestamp.UTC().Format(usagefile.DayLayout), maxSessions)
 			}
 		}
 		whole := newDelta(maxSessions)
@@ -155,7 +156,7 @@ func TestDayKeySkippedMidnight(t *testing.T) {
 		if got := c.key(tc.at, loc); got != tc.want {
 			t.Errorf("key(%v) = %s, want %s", tc.at, got, tc.want)
 		}
-		if got := tc.at.In(loc).Format(DayLayout); got != tc.want {
+		if got := tc.at.In(loc).Format(usagefile.DayLayout); got != tc.want {
 			t.Fatalf("test case: %v is on %s", tc.at, got)
 		}
 	}

@@ -68,7 +68,7 @@ func NewSync(path string, opts ...Option) (*SyncTracker, error) {
 // load opens the atomic file on first use (under the lock: opening removes
 // stale temp files) and reads the document. Called with mu and the lock
 // held.
-func (t *SyncTracker) load() (*Document, error) {
+func (t *SyncTracker) load() (*usagefile.Document, error) {
 	if t.file == nil {
 		f, err := atomicfile.Open(t.path, atomicfile.Options{Backup: usagefile.BackupPath(t.path), NoSync: t.cfg.noSync, FS: t.cfg.fs})
 		if err != nil {
@@ -76,7 +76,7 @@ func (t *SyncTracker) load() (*Document, error) {
 		}
 		t.file = f
 	}
-	res, err := LoadDocument(t.path, t.cfg.clock())
+	res, err := usagefile.Load(t.path, t.cfg.clock())
 	if err != nil {
 		return nil, err
 	}
@@ -111,7 +111,7 @@ func (t *SyncTracker) Record(r Record) error {
 		s, day := NewSession(&r, t.cfg.loc)
 		doc.AddSession(s, day, t.cfg.maxSessions)
 		var buf [40]byte
-		doc.LastUpdated = string(now.In(t.cfg.loc).AppendFormat(buf[:0], TimestampLayout))
+		doc.LastUpdated = string(now.In(t.cfg.loc).AppendFormat(buf[:0], usagefile.TimestampLayout))
 		t.buf, err = doc.AppendJSON(t.buf[:0])
 		if err != nil {
 			return err

@@ -7,6 +7,7 @@ import (
 	"time"
 
 	"github.com/usagering/usagering/tracker"
+	"github.com/usagering/usagering/usagefile"
 )
 
 func ExampleCalculateCost() {
@@ -57,12 +58,12 @@ func ExampleNewSync() {
 	if err != nil {
 		panic(err)
 	}
-	doc, err := tracker.ParseDocument(data)
+	doc, err := usagefile.ParseDocument(data)
 	if err != nil {
 		panic(err)
 	}
 	day := doc.DailyTotals["2026-11-26"]
-	fmt.Println(len(doc.Sessions), "sessions;", day.Tokens, "tokens;", day.Cost(), "USD;", day.Calls, "calls")
+	fmt.Println(len(doc.Sessions), "sessions;", day.Tokens, "tokens;", day.Cost, "USD;", day.Calls, "calls")
 	// Output:
 	// 2 sessions; 300 tokens; 0.0135 USD; 2 calls
 }

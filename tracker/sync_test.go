@@ -5,6 +5,7 @@ import (
 	"context"
 	"encoding/json"
 	"errors"
+	"fmt"
 	"os"
 	"path/filepath"
 	"sync"
@@ -12,19 +13,24 @@ import (
 	"time"
 
 	"github.com/usagering/usagering/tracker"
+	"github.com/usagering/usagering/usagefile"
+	"github.com/usagering/usagering/usd"
 )
 
-func readDocForTest(t testing.TB, path string) *tracker.Document {
+func readDocForTest(t testing.TB, path string) *usagefile.Document {
 	t.Helper()
-	data, err := os.ReadFile(path)
+	d, err := usagefile.Read(path)
 	if err != nil {
 		t.Fatal(err)
 	}
-	d, err := tracker.ParseDocument(data)
-	if err != nil {
-		t.Fatalf("file does not parse: %v", err)
-	}
 	return d
+}
+
+func writeFileForTest(t testing.TB, path string, data []byte) {
+	t.Helper()
+	if err := os.WriteFile(path, data, 0o644); err != nil {
+		t.Fatal(err)
+	}
 }
 
 func compactForTest(t testing.TB, raw []byte) string {
@@ -63,7 +69,7 @@ func TestSyncRecordPersists(t *testing.T) {
 		if len(d.Sessions) != i+1 {
 			t.Fatalf("after %d records the file has %d sessions", i+1, len(d.Sessions))
 		}
-		lu, err := time.ParseInLocation(tracker.TimestampLayout, d.LastUpdated, time.UTC)
+		lu, err := time.ParseInLocation(usagefile.TimestampLayout, d.LastUpdated, time.UTC)
 		if err != nil || lu.Before(before.Truncate(time.Microsecond)) {
 			t.Errorf("last_updated %q (%v), want ≥ %v", d.LastUpdated, err, before)
 		}
@@ -72,10 +78,10 @@ func TestSyncRecordPersists(t *testing.T) {
 	if s := d.Sessions[1]; s.Timestamp != "2026-11-26T14:03:08.512334" || s.Provider != "openai" || compactForTest(t, s.Metadata) != `{"request_id":"req-42"}` {
 		t.Errorf("sessions[1] = %+v (%s)", s, s.Metadata)
 	}
-	if got := d.ModelBreakdown["gpt-4"]; got != (tracker.Totals{Tokens: 153, CostNanos: 6_500_000, Calls: 2}) {
+	if got := d.ModelBreakdown["gpt-4"]; got != (tracker.Totals{Tokens: 153, Cost: usd.FromNanos(6_500_000), Calls: 2, InputTokens: 100 + 1, OutputTokens: 50 + 2}) {
 		t.Errorf("gpt-4 totals = %+v", got)
 	}
-	if got := d.ProviderBreakdown["anthropic"]; got != (tracker.Totals{Tokens: 537, CostNanos: 1_000_000, Calls: 1}) {
+	if got := d.ProviderBreakdown["anthropic"]; got != (tracker.Totals{Tokens: 537, Cost: usd.FromNanos(1_000_000), Calls: 1, InputTokens: 500, OutputTokens: 37}) {
 		t.Errorf("anthropic totals = %+v", got)
 	}
 	if got := d.DailyTotals["2026-11-26"]; got.Calls < 2 {
@@ -115,8 +121,9 @@ func TestSyncConcurrentRecordsAllPersisted(t *testing.T) {
 		t.Error(err)
 	}
 	d := readDocForTest(t, path)
-	want := tracker.Totals{Tokens: 11 * goroutines * each, CostNanos: 1_000_000 * goroutines * each, Calls: goroutines * each}
-	if got := d.ModelBreakdown["gpt-4"]; got != want || got.Cost() != 0.2 {
+	want := tracker.Totals{Tokens: 11 * goroutines * each, Cost: usd.FromNanos(1_000_000 * goroutines * each), Calls: goroutines * each,
+		InputTokens: 10 * goroutines * each, OutputTokens: goroutines * each}
+	if got := d.ModelBreakdown["gpt-4"]; got != want || got.Cost.String() != "0.2" {
 		t.Errorf("totals = %+v, want %+v", got, want)
 	}
 	if len(d.Sessions) != goroutines*each {
@@ -235,7 +242,7 @@ func TestSyncRecoversFromCorruptFile(t *testing.T) {
 	// The backup holds the file as before the last write (the first record):
 	// it is used, and the new record added to it. The second record was only
 	// in the torn file, as in the original.
-	if got := d.ModelBreakdown["gpt-4"]; got.Calls != 2 || got.CostNanos != 5e9 {
+	if got := d.ModelBreakdown["gpt-4"]; got.Calls != 2 || got.Cost != usd.FromNanos(5e9) {
 		t.Fatalf("totals after recovery = %+v", got)
 	}
 }
@@ -243,11 +250,28 @@ func TestSyncRecoversFromCorruptFile(t *testing.T) {
 func benchmarkSyncRecord(b *testing.B, opts ...tracker.Option) {
 	path := filepath.Join(b.TempDir(), "usage.json")
 	// Steady state: the file already holds 1000 sessions, as after a while.
-	data, err := documentOfSessions(1000).AppendJSON(nil)
+	fill, err := tracker.New(path, tracker.WithNoSync())
 	if err != nil {
 		b.Fatal(err)
 	}
-	writeFileForTest(b, path, data)
+	models := []string{"claude-3-5-sonnet-20241022", "gpt-4o-mini", "gemini-1.5-pro", "llama-3-70b"}
+	for i := range 1000 {
+		r := tracker.Record{Model: models[i%len(models)], InputTokens: int64(100 + i), OutputTokens: int64(20 + i%50),
+			CostUSD: float64(i%97) * 0.00037, LatencyMS: float64(i%500) + 0.25}
+		if i%3 == 0 {
+			r.Metadata = map[string]string{"request_id": fmt.Sprintf("req-%d", i), "user": "u1"}
+		}
+		if err := fill.Record(r); err != nil {
+			b.Fatal(err)
+		}
+	}
+	if err := fill.Close(); err != nil {
+		b.Fatal(err)
+	}
+	data, err := os.ReadFile(path)
+	if err != nil {
+		b.Fatal(err)
+	}
 	tr, err := tracker.NewSync(path, opts...)
 	if err != nil {
 		b.Fatal(err)

@@ -9,6 +9,7 @@ import (
 	"time"
 
 	"github.com/usagering/usagering/tracker"
+	"github.com/usagering/usagering/usagefile"
 )
 
 func Example() {
@@ -38,7 +39,7 @@ func Example() {
 		panic(err)
 	}
 	today := t.Today()
-	fmt.Printf("today: %d calls, %d tokens, $%.3f\n", today.Calls, today.Tokens, today.Cost())
+	fmt.Printf("today: %d calls, %d tokens, $%.3f\n", today.Calls, today.Tokens, today.Cost.Float64())
 	fmt.Println("persisted:", t.Stats().TotalRecords)
 	// Output:
 	// today: 3 calls, 1560 tokens, $0.003
@@ -89,7 +90,7 @@ func ExampleNew() {
 	if err := t.Close(); err != nil { // persists everything recorded
 		panic(err)
 	}
-	res, err := tracker.LoadDocument(path, time.Now())
+	res, err := usagefile.Load(path, time.Now())
 	if err != nil {
 		panic(err)
 	}
@@ -147,12 +148,12 @@ func ExampleTracker_Flush() {
 	if err := t.Flush(ctx); err != nil {
 		panic(err)
 	}
-	res, err := tracker.LoadDocument(path, time.Now())
+	res, err := usagefile.Load(path, time.Now())
 	if err != nil {
 		panic(err)
 	}
 	g := res.Doc.ProviderBreakdown["google"]
-	fmt.Printf("on disk: %d calls, %d tokens, $%.4f\n", g.Calls, g.Tokens, g.Cost())
+	fmt.Printf("on disk: %d calls, %d tokens, $%.4f\n", g.Calls, g.Tokens, g.Cost.Float64())
 	// Output:
 	// on disk: 1000 calls, 15000 tokens, $0.1000
 }

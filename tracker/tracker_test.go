@@ -17,6 +17,8 @@ import (
 
 	json "github.com/goccy/go-json"
 	"github.com/usagering/usagering/atomicfile"
+	"github.com/usagering/usagering/usagefile"
+	"github.com/usagering/usagering/usd"
 	"go.uber.org/atomic"
 )
 
@@ -44,17 +46,31 @@ func newTracker(t *testing.T, path string, opts ...Option) *Tracker {
 	return tr
 }
 
-func readDoc(t *testing.T, path string) *Document {
+func readDoc(t *testing.T, path string) *usagefile.Document {
 	t.Helper()
-	data, err := os.ReadFile(path)
+	doc, err := usagefile.Read(path)
 	if err != nil {
 		t.Fatal(err)
 	}
-	doc, err := ParseDocument(data)
-	if err != nil {
-		t.Fatalf("%s: %v", path, err)
-	}
 	return doc
+}
+
+// totalsOf is what one record adds to each breakdown.
+func totalsOf(r Record) Totals {
+	return Totals{
+		Tokens: r.InputTokens + r.OutputTokens, Cost: usdOf(r.CostUSD), Calls: 1,
+		InputTokens: r.InputTokens, OutputTokens: r.OutputTokens,
+		CacheReadTokens: r.CacheReadTokens, CacheWriteTokens: r.CacheWriteTokens, ReasoningTokens: r.ReasoningTokens,
+	}
+}
+
+// usdOf is the exact amount a float cost stands for (its shortest decimal).
+func usdOf(f float64) usd.Amount {
+	a, err := usd.FromFloat(f)
+	if err != nil {
+		panic(err)
+	}
+	return a
 }
 
 // expect accumulates what records should add up to.
@@ -67,10 +83,10 @@ func newExpect() *expect {
 }
 
 func (e *expect) add(r Record) {
-	t := Totals{Tokens: r.InputTokens + r.OutputTokens, CostNanos: NanosFromUSD(r.CostUSD), Calls: 1}
-	day := r.Timestamp.In(time.UTC).Format(DayLayout)
+	t := totalsOf(r)
+	day := r.Timestamp.In(time.UTC).Format(usagefile.DayLayout)
 	if r.Timestamp.IsZero() {
-		day = day0.Format(DayLayout)
+		day = day0.Format(usagefile.DayLayout)
 	}
 	p := r.Provider
 	if p == "" {
@@ -86,7 +102,7 @@ func (e *expect) add(r Record) {
 	}
 }
 
-func (e *expect) check(t *testing.T, doc *Document) {
+func (e *expect) check(t *testing.T, doc *usagefile.Document) {
 	t.Helper()
 	for _, c := range []struct {
 		name      string
@@ -211,7 +227,7 @@ func TestExactCost(t *testing.T) {
 	}
 	doc := readDoc(t, path)
 	want := float64(n) / 1000
-	if got := doc.ModelBreakdown["gpt-4"].Cost(); got != want {
+	if got := doc.ModelBreakdown["gpt-4"].Cost.Float64(); got != want {
 		t.Fatalf("cost = %v, want exactly %v", got, want)
 	}
 	raw, _ := os.ReadFile(path)
@@ -330,14 +346,17 @@ func TestRecordAllocs(t *testing.T) {
 
 func TestDropPolicy(t *testing.T) {
 	path := filepath.Join(t.TempDir(), "usage.json")
-	// A persist that blocks keeps the flusher from draining the ring.
-	block := &gateFS{FS: atomicfile.OSFS, gate: make(chan struct{})}
-	tr := newTracker(t, path, WithCapacity(4), WithBatchSize(1), WithOverflow(Drop), WithFS(block))
+	tr := newTracker(t, path, WithCapacity(4), WithBatchSize(1), WithOverflow(Drop))
+	// A reader of the state keeps the flusher's loop from folding (Fold
+	// takes the state's write lock), so nothing drains the ring. The persist
+	// no longer stops the loop: it runs on its own goroutine.
+	tr.state.mu.RLock()
 	if err := tr.Record(Record{Model: "gpt-4"}); err != nil {
 		t.Fatal(err)
 	}
-	go tr.Flush(context.Background())
-	<-block.entered() // the flusher is stuck in Persist
+	for tr.ring.Consumed() < 1 {
+		runtime.Gosched() // the loop takes the record, then waits on the lock
+	}
 	full := 0
 	for i := range 10 {
 		err := tr.Record(Record{Model: "gpt-4"})
@@ -350,7 +369,7 @@ func TestDropPolicy(t *testing.T) {
 	if full != 10-tr.ring.Cap() {
 		t.Fatalf("%d records refused, want %d", full, 10-tr.ring.Cap())
 	}
-	close(block.gate)
+	tr.state.mu.RUnlock()
 	if err := tr.Close(); err != nil {
 		t.Fatal(err)
 	}
@@ -361,30 +380,6 @@ func TestDropPolicy(t *testing.T) {
 	if got := readDoc(t, path).ModelBreakdown["gpt-4"].Calls; got != int64(11-full) {
 		t.Fatalf("persisted %d calls, want %d", got, 11-full)
 	}
-}
-
-// gateFS blocks CreateTemp until gate is closed, and says when it first did.
-type gateFS struct {
-	atomicfile.FS
-	gate    chan struct{}
-	once    sync.Once
-	entry   chan struct{}
-	entryMu sync.Mutex
-}
-
-func (g *gateFS) entered() chan struct{} {
-	g.entryMu.Lock()
-	defer g.entryMu.Unlock()
-	if g.entry == nil {
-		g.entry = make(chan struct{})
-	}
-	return g.entry
-}
-
-func (g *gateFS) CreateTemp(dir, pattern string) (atomicfile.File, error) {
-	g.once.Do(func() { close(g.entered()) })
-	<-g.gate
-	return g.FS.CreateTemp(dir, pattern)
 }
 
 func TestQueries(t *testing.T) {
@@ -412,7 +407,7 @@ func TestQueries(t *testing.T) {
 	// Wait for the fold, not the persist: the flusher folds the first
 	// record of an idle period at once.
 	waitFolded(tr, 5)
-	if got, want := tr.Today(), (Totals{Tokens: 150 + 537 + 1, CostNanos: 6_000_000 + 1_000_000 + 2_000_000, Calls: 3}); got != want {
+	if got, want := tr.Today(), (Totals{Tokens: 150 + 537 + 1, Cost: usd.FromNanos(6_000_000 + 1_000_000 + 2_000_000), Calls: 3, InputTokens: 100 + 500 + 1, OutputTokens: 50 + 37}); got != want {
 		t.Fatalf("Today() = %+v, want %+v", got, want)
 	}
 	sum, err := tr.Summary(30)
@@ -572,7 +567,7 @@ func TestDiskFaults(t *testing.T) {
 			}
 			// Queries answer from memory, exactly, during the fault.
 			waitFolded(tr, 1010)
-			if got, w := tr.Today(), want.daily[day0.Format(DayLayout)]; got != w {
+			if got, w := tr.Today(), want.daily[day0.Format(usagefile.DayLayout)]; got != w {
 				t.Fatalf("Today() during the fault = %+v, want %+v", got, w)
 			}
 			fc.clear(t, path, ffs)
@@ -698,7 +693,7 @@ func TestRecovery(t *testing.T) {
 		if err := tr.Close(); err != nil {
 			t.Fatal(err)
 		}
-		archived, err := os.ReadFile(CorruptedPath(path, day0.Unix()))
+		archived, err := os.ReadFile(usagefile.CorruptedPath(path, day0.Unix()))
 		if err != nil || string(archived) != string(garbage) {
 			t.Fatalf("archived corrupt file: %q, %v", archived, err)
 		}

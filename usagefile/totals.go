@@ -154,7 +154,7 @@ type costNumber struct {
 }
 
 func (n *costNumber) UnmarshalJSON(b []byte) error {
-	if err := n.v.UnmarshalJSON(b); err != nil {
+	if err := n.v.UnmarshalText(b); err != nil { // null too: a bucket's cost is required
 		return err
 	}
 	n.set = true

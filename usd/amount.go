@@ -367,9 +367,13 @@ func putDigits(dst []byte, v uint64) {
 // MarshalJSON writes a as a JSON number with every digit (AppendDecimal).
 func (a Amount) MarshalJSON() ([]byte, error) { return a.AppendDecimal(nil), nil }
 
-// UnmarshalJSON reads a JSON number exactly (see Parse). null and other
-// JSON values are errors wrapping ErrSyntax.
+// UnmarshalJSON reads a JSON number exactly (see Parse). null leaves a
+// unchanged, as encoding/json does for numbers; other JSON values are
+// errors wrapping ErrSyntax.
 func (a *Amount) UnmarshalJSON(b []byte) error {
+	if string(b) == "null" {
+		return nil
+	}
 	v, err := parse(b)
 	if err != nil {
 		return err
@@ -382,7 +386,14 @@ func (a *Amount) UnmarshalJSON(b []byte) error {
 func (a Amount) MarshalText() ([]byte, error) { return a.AppendDecimal(nil), nil }
 
 // UnmarshalText reads a decimal (see Parse).
-func (a *Amount) UnmarshalText(b []byte) error { return a.UnmarshalJSON(b) }
+func (a *Amount) UnmarshalText(b []byte) error {
+	v, err := parse(b)
+	if err != nil {
+		return err
+	}
+	*a = v
+	return nil
+}
 
 // magnitude returns |a| (2^127 for MinAmount).
 func (a Amount) magnitude() uint128 {

@@ -291,7 +291,10 @@ func TestJSON(t *testing.T) {
 	if string(b) != "0.000006749999999999999" {
 		t.Fatalf("MarshalJSON = %s", b)
 	}
-	for _, bad := range []string{"null", `"0.1"`, "true", "{}"} {
+	if err := a.UnmarshalJSON([]byte("null")); err != nil || a.String() != "0.000006749999999999999" {
+		t.Errorf("UnmarshalJSON(null) = %v, changed the value to %s; want a no-op", err, a)
+	}
+	for _, bad := range []string{`"0.1"`, "true", "{}"} {
 		before := a
 		if err := a.UnmarshalJSON([]byte(bad)); !errors.Is(err, usd.ErrSyntax) {
 			t.Errorf("UnmarshalJSON(%s) = %v, want ErrSyntax", bad, err)

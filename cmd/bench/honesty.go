@@ -2,11 +2,12 @@ package main
 
 import (
 	"fmt"
-	"os"
 	"path/filepath"
 	"slices"
 
 	"github.com/usagering/usagering/tracker"
+	"github.com/usagering/usagering/usagefile"
+	"github.com/usagering/usagering/usd"
 )
 
 // honestyCheck compares what a scenario recorded with what its usage file
@@ -26,14 +27,14 @@ type honestyCheck struct {
 }
 
 type totalsJSON struct {
-	Calls     int64   `json:"calls"`
-	Tokens    int64   `json:"tokens"`
-	CostUSD   float64 `json:"cost_usd"`
-	CostNanos int64   `json:"cost_nanos"`
+	Calls     int64      `json:"calls"`
+	Tokens    int64      `json:"tokens"`
+	CostUSD   float64    `json:"cost_usd"`   // the nearest float, for plots
+	CostExact usd.Amount `json:"cost_exact"` // exact: a decimal with every digit
 }
 
 func toJSON(t tracker.Totals) totalsJSON {
-	return totalsJSON{Calls: t.Calls, Tokens: t.Tokens, CostUSD: t.Cost(), CostNanos: t.CostNanos}
+	return totalsJSON{Calls: t.Calls, Tokens: t.Tokens, CostUSD: t.Cost.Float64(), CostExact: t.Cost}
 }
 
 // statsBrief is the part of tracker.Stats the check looks at.
@@ -57,13 +58,10 @@ func briefStats(s tracker.Stats) *statsBrief {
 // exp (and, if not nil, the async tracker's stats after Close).
 func checkFile(scenario, side, path string, exp *expected, stats *tracker.Stats) honestyCheck {
 	hc := honestyCheck{Scenario: scenario, Side: side, File: filepath.Base(path), Recorded: toJSON(exp.total)}
-	data, err := os.ReadFile(path)
+	doc, err := usagefile.Read(path)
 	if err == nil {
-		var doc *tracker.Document
-		if doc, err = tracker.ParseDocument(data); err == nil {
-			hc = compareDocument(scenario, side, exp, doc)
-			hc.File = filepath.Base(path)
-		}
+		hc = compareDocument(scenario, side, exp, doc)
+		hc.File = filepath.Base(path)
 	}
 	if err != nil {
 		hc.Problems = append(hc.Problems, fmt.Sprintf("cannot read the usage file: %v", err))
@@ -84,7 +82,7 @@ func checkFile(scenario, side, path string, exp *expected, stats *tracker.Stats)
 
 // compareDocument compares a parsed usage file with what was recorded into
 // it, starting from an empty file.
-func compareDocument(scenario, side string, exp *expected, doc *tracker.Document) honestyCheck {
+func compareDocument(scenario, side string, exp *expected, doc *usagefile.Document) honestyCheck {
 	hc := honestyCheck{Scenario: scenario, Side: side, Recorded: toJSON(exp.total)}
 	var daily, models, providers tracker.Totals
 	for _, t := range doc.DailyTotals {
@@ -134,18 +132,9 @@ func (hc *honestyCheck) line() string {
 	}
 	r, p := hc.Recorded, hc.Persisted
 	return fmt.Sprintf("honesty check: recorded %d calls, %d tokens, $%s; persisted %d calls, %d tokens, $%s: %s",
-		r.Calls, r.Tokens, usd(r.CostNanos), p.Calls, p.Tokens, usd(p.CostNanos), verdict)
-}
-
-// usd formats nano-dollars exactly.
-func usd(nanos int64) string {
-	sign := ""
-	if nanos < 0 {
-		sign, nanos = "-", -nanos
-	}
-	return fmt.Sprintf("%s%d.%09d", sign, nanos/1e9, nanos%1e9)
+		r.Calls, r.Tokens, r.CostExact, p.Calls, p.Tokens, p.CostExact, verdict)
 }
 
 func fmtTotals(t tracker.Totals) string {
-	return fmt.Sprintf("{%d calls, %d tokens, $%s}", t.Calls, t.Tokens, usd(t.CostNanos))
+	return fmt.Sprintf("{%d calls, %d tokens, $%s}", t.Calls, t.Tokens, t.Cost)
 }

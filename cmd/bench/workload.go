@@ -2,6 +2,7 @@ package main
 
 import (
 	"github.com/usagering/usagering/tracker"
+	"github.com/usagering/usagering/usd"
 )
 
 // The records the scenarios send: a cycle of workloadSize prepared records
@@ -64,8 +65,8 @@ func (t *tally) expected(w *workload) *expected {
 	return e
 }
 
-// expected is what a scenario recorded: calls, tokens and cost (exact,
-// nano-dollars, as the tracker sums them), overall and per model.
+// expected is what a scenario recorded: calls, tokens and cost (exact, as
+// the tracker sums them), overall and per model.
 type expected struct {
 	total  tracker.Totals
 	models map[string]tracker.Totals
@@ -75,10 +76,15 @@ func newExpected() *expected { return &expected{models: map[string]tracker.Total
 
 // addN counts n successful calls of r.
 func (e *expected) addN(r *tracker.Record, n int64) {
+	cost, err := usd.FromFloat(r.CostUSD)
+	if err != nil {
+		panic(err) // the workload's costs are finite
+	}
+	cost, _ = cost.Mul(n)
 	d := tracker.Totals{
-		Tokens:    n * (r.InputTokens + r.OutputTokens),
-		CostNanos: n * tracker.NanosFromUSD(r.CostUSD),
-		Calls:     n,
+		Tokens: n * (r.InputTokens + r.OutputTokens), Cost: cost, Calls: n,
+		InputTokens: n * r.InputTokens, OutputTokens: n * r.OutputTokens,
+		CacheReadTokens: n * r.CacheReadTokens, CacheWriteTokens: n * r.CacheWriteTokens, ReasoningTokens: n * r.ReasoningTokens,
 	}
 	e.total.Add(d)
 	m := e.models[r.Model]

@@ -66,8 +66,8 @@ func Example() {
 		panic(err)
 	}
 	today := t.Today()
-	fmt.Printf("%d call, %d tokens, $%.9f\n", today.Calls, today.Tokens, today.Cost())
+	fmt.Printf("%d call, %d tokens, $%s\n", today.Calls, today.Tokens, today.Cost)
 	// Output:
 	// Streaming keeps the reader busy while
-	// 1 call, 9 tokens, $0.000004050
+	// 1 call, 9 tokens, $0.00000405
 }

@@ -47,6 +47,7 @@ import (
 	"github.com/openai/openai-go/v3/option"
 	"github.com/usagering/usagering/harness"
 	"github.com/usagering/usagering/tracker"
+	"github.com/usagering/usagering/usagefile"
 )
 
 func main() {
@@ -210,8 +211,8 @@ func run(ctx context.Context, args []string, stdout io.Writer) (err error) {
 		if err != nil {
 			return err
 		}
-		fmt.Fprintf(stdout, "  %-5s  %d calls, %d tokens, $%.6f (streamed: %d responses, %d prompt + %d completion tokens)  %s\n",
-			f.l.name, t.Calls, t.Tokens, t.Cost(), f.l.responses, f.l.inputTokens, f.l.outputTokens, f.path)
+		fmt.Fprintf(stdout, "  %-5s  %d calls, %d tokens, $%s (streamed: %d responses, %d prompt + %d completion tokens)  %s\n",
+			f.l.name, t.Calls, t.Tokens, t.Cost, f.l.responses, f.l.inputTokens, f.l.outputTokens, f.path)
 	}
 	if cfg.dir == "" {
 		fmt.Fprintln(stdout, "  (a temporary directory, removed now: pass -dir to keep the files)")
@@ -230,13 +231,9 @@ func closeTracker(name string, rec tracker.Recorder) error {
 
 // fileTotals reads the usage file at path and adds up its daily totals.
 func fileTotals(path string) (tracker.Totals, error) {
-	data, err := os.ReadFile(path)
+	doc, err := usagefile.Read(path)
 	if err != nil {
-		return tracker.Totals{}, fmt.Errorf("read usage file: %w", err)
-	}
-	doc, err := tracker.ParseDocument(data)
-	if err != nil {
-		return tracker.Totals{}, fmt.Errorf("parse %s: %w", path, err)
+		return tracker.Totals{}, err
 	}
 	var t tracker.Totals
 	for _, d := range doc.DailyTotals {

@@ -22,6 +22,8 @@ import (
 	"go.uber.org/goleak"
 
 	"github.com/usagering/usagering/tracker"
+	"github.com/usagering/usagering/usagefile"
+	"github.com/usagering/usagering/usd"
 )
 
 // TestMain checks that no goroutine outlives the tests: not the trackers'
@@ -73,8 +75,13 @@ func TestRun(t *testing.T) {
 			if perChunk {
 				wantCalls += responses * chunks
 			}
-			cost := tracker.NanosFromUSD(tracker.CalculateCost(tracker.DefaultPricing(), "gpt-4o-mini", perResponseIn, perResponseOut))
-			wantTotals := tracker.Totals{Tokens: serverTotal / lanes, CostNanos: responses * cost, Calls: wantCalls}
+			cost, err := usd.FromFloat(tracker.CalculateCost(tracker.DefaultPricing(), "gpt-4o-mini", perResponseIn, perResponseOut))
+			if err != nil {
+				t.Fatal(err)
+			}
+			cost, _ = cost.Mul(responses)
+			wantTotals := tracker.Totals{Tokens: serverTotal / lanes, Cost: cost, Calls: wantCalls,
+				InputTokens: responses * perResponseIn, OutputTokens: responses * perResponseOut}
 			for _, name := range []string{"usage.json", "usage-sync.json"} {
 				checkUsageFile(t, filepath.Join(dir, name), wantTotals, perResponseIn, perResponseOut, responses)
 			}
@@ -116,11 +123,11 @@ func TestRun(t *testing.T) {
 // sessions without tokens.
 func checkUsageFile(t *testing.T, path string, want tracker.Totals, in, out, responses int64) {
 	t.Helper()
-	res, err := tracker.LoadDocument(path, time.Now())
+	res, err := usagefile.Load(path, time.Now())
 	if err != nil {
 		t.Fatalf("%s: %v", path, err)
 	}
-	if res.Source != tracker.SourcePrimary {
+	if res.Source != usagefile.SourcePrimary {
 		t.Errorf("%s: loaded from %q, want the file itself", path, res.Source)
 	}
 	doc := res.Doc
@@ -153,7 +160,7 @@ func checkUsageFile(t *testing.T, path string, want tracker.Totals, in, out, res
 				t.Errorf("%s: response session metadata %s, want a completion_id", path, s.Metadata)
 			}
 		case opChunk:
-			if s.TotalTokens != 0 || s.CostUSD != 0 {
+			if s.TotalTokens != 0 || !s.CostUSD.IsZero() {
 				t.Errorf("%s: progress session with %d tokens, $%v; want none", path, s.TotalTokens, s.CostUSD)
 			}
 		default:
@@ -230,7 +237,7 @@ func TestRunCanceled(t *testing.T) {
 	if !errors.Is(err, context.Canceled) {
 		t.Fatalf("run: %v, want context.Canceled", err)
 	}
-	res, err := tracker.LoadDocument(filepath.Join(dir, "usage.json"), time.Now())
+	res, err := usagefile.Load(filepath.Join(dir, "usage.json"), time.Now())
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -1,7 +1,6 @@
-package tracker
+package usagefile
 
 import (
-	"errors"
 	"fmt"
 	"maps"
 	"math"
@@ -11,6 +10,7 @@ import (
 	"unicode/utf8"
 
 	json "github.com/goccy/go-json"
+	"github.com/usagering/usagering/usd"
 )
 
 // The five top-level keys of a usage document, in the original's order.
@@ -24,148 +24,42 @@ const (
 
 var documentKeys = [...]string{keySessions, keyDailyTotals, keyModelBreakdown, keyProviderBreakdown, keyLastUpdated}
 
-// Totals is one {tokens, cost, calls} bucket of daily_totals,
-// model_breakdown or provider_breakdown. Cost is held exactly, as integer
-// nano-dollars, so sums never drift (the original summed floats). In the
-// file the cost is the float64 Cost(): it reads back (NanosFromUSD) to
-// exactly CostNanos for every |CostNanos| < 2^51 (about $2.25M); beyond, it
-// may come back a few nano-dollars off.
-type Totals struct {
-	Tokens    int64
-	CostNanos int64
-	Calls     int64
-}
-
-// Cost returns the cost in USD: float64(CostNanos)/1e9.
-func (t Totals) Cost() float64 { return float64(t.CostNanos) / 1e9 }
-
-// Add adds o to t, field by field.
-func (t *Totals) Add(o Totals) {
-	t.Tokens += o.Tokens
-	t.CostNanos += o.CostNanos
-	t.Calls += o.Calls
-}
-
-// NanosFromUSD converts USD to integer nano-dollars: math.Round(usd*1e9).
-// NaN gives 0; values beyond the int64 range saturate. It inverts Cost:
-// NanosFromUSD(float64(n)/1e9) == n for every |n| < 2^51 (about $2.25M).
-func NanosFromUSD(usd float64) int64 {
-	n := math.Round(usd * 1e9)
-	switch {
-	case math.IsNaN(n):
-		return 0
-	case n >= math.MaxInt64: // float64(MaxInt64) is 2^63, out of range
-		return math.MaxInt64
-	case n <= math.MinInt64:
-		return math.MinInt64
-	}
-	return int64(n)
-}
-
-// MarshalJSON encodes t as {"tokens":N,"cost":C,"calls":N}, where C is
-// Cost() in the shortest decimal that parses back to that float64, without
-// exponent ('f' format: 0.0135, 12, 0.000000001). UnmarshalJSON reads it
-// back to exactly CostNanos below 2^51 nano-dollars (see Totals).
-func (t Totals) MarshalJSON() ([]byte, error) {
-	b := make([]byte, 0, 64)
-	b = append(b, `{"tokens":`...)
-	b = strconv.AppendInt(b, t.Tokens, 10)
-	b = append(b, `,"cost":`...)
-	b = strconv.AppendFloat(b, t.Cost(), 'f', -1, 64)
-	b = append(b, `,"calls":`...)
-	b = strconv.AppendInt(b, t.Calls, 10)
-	return append(b, '}'), nil
-}
-
-// UnmarshalJSON decodes a {tokens, cost, calls} object. All three keys are
-// required and must be numbers; tokens and calls must be integers (500.0 is
-// read as 500). The cost is read as a float64 and converted with
-// NanosFromUSD. Other keys are ignored.
-func (t *Totals) UnmarshalJSON(b []byte) error {
-	var w totalsWire
-	if err := json.Unmarshal(b, &w); err != nil {
-		return err
-	}
-	v, err := w.totals()
-	if err != nil {
-		return err
-	}
-	*t = v
-	return nil
-}
-
-// totalsWire is a bucket as read: each field remembers whether it was there.
-type totalsWire struct {
-	Tokens intNumber   `json:"tokens"`
-	Cost   floatNumber `json:"cost"`
-	Calls  intNumber   `json:"calls"`
-}
-
-func (w *totalsWire) totals() (Totals, error) {
-	switch {
-	case !w.Tokens.set:
-		return Totals{}, errors.New(`missing "tokens"`)
-	case !w.Cost.set:
-		return Totals{}, errors.New(`missing "cost"`)
-	case !w.Calls.set:
-		return Totals{}, errors.New(`missing "calls"`)
-	}
-	return Totals{Tokens: w.Tokens.v, CostNanos: NanosFromUSD(w.Cost.v), Calls: w.Calls.v}, nil
-}
-
-// intNumber is a JSON number with an integral value ("12", "12.0", "1.2e1").
-type intNumber struct {
-	v   int64
-	set bool
-}
-
-func (n *intNumber) UnmarshalJSON(b []byte) error {
-	v, err := strconv.ParseInt(string(b), 10, 64)
-	if err != nil {
-		f, ferr := strconv.ParseFloat(string(b), 64)
-		if ferr != nil || f != math.Trunc(f) || math.Abs(f) > 1<<53 {
-			return fmt.Errorf("not an integer: %s", b)
-		}
-		v = int64(f)
-	}
-	n.v, n.set = v, true
-	return nil
-}
-
-// floatNumber is a JSON number (not null, not a string).
-type floatNumber struct {
-	v   float64
-	set bool
-}
-
-func (n *floatNumber) UnmarshalJSON(b []byte) error {
-	v, err := strconv.ParseFloat(string(b), 64)
-	if err != nil {
-		return fmt.Errorf("not a number: %s", b)
-	}
-	n.v, n.set = v, true
-	return nil
-}
-
-// Session is one entry of "sessions": the fields, JSON names and order of
-// the original tool.
+// Session is one entry of "sessions": the original tool's fields, JSON
+// names and order, then usagering's (cache_read_tokens, cache_write_tokens,
+// reasoning_tokens, ttft_ms), which the original ignores and which read as
+// 0 in a session written without them.
 type Session struct {
 	// Timestamp is ISO 8601 local time, "2006-01-02T15:04:05.000000"
 	// (TimestampLayout). It is kept as the string read, so files written by
 	// others (say, without microseconds) round-trip unchanged.
-	Timestamp    string  `json:"timestamp"`
-	Model        string  `json:"model"`
-	Provider     string  `json:"provider"`
-	InputTokens  int64   `json:"input_tokens"`
-	OutputTokens int64   `json:"output_tokens"`
-	TotalTokens  int64   `json:"total_tokens"`
-	CostUSD      float64 `json:"cost_usd"`
-	LatencyMS    float64 `json:"latency_ms"`
-	Operation    string  `json:"operation"`
+	Timestamp    string     `json:"timestamp"`
+	Model        string     `json:"model"`
+	Provider     string     `json:"provider"`
+	InputTokens  int64      `json:"input_tokens"`  // every prompt token, cache reads and writes included
+	OutputTokens int64      `json:"output_tokens"` // every generated token, reasoning included
+	TotalTokens  int64      `json:"total_tokens"`  // input + output
+	CostUSD      usd.Amount `json:"cost_usd"`      // exact; written with every digit
+	LatencyMS    float64    `json:"latency_ms"`
+	Operation    string     `json:"operation"`
 	// Metadata is preserved as read (the original allows any JSON value).
-	// NewSession writes {} or an object of strings. Nil or empty encodes as
-	// {}. The bytes are shared by Clone and Merge: treat them as immutable.
-	Metadata json.RawMessage `json:"metadata"`
+	// Nil or empty encodes as {}. The bytes are shared by Clone and Merge:
+	// treat them as immutable.
+	Metadata         json.RawMessage `json:"metadata"`
+	CacheReadTokens  int64           `json:"cache_read_tokens"`
+	CacheWriteTokens int64           `json:"cache_write_tokens"`
+	ReasoningTokens  int64           `json:"reasoning_tokens"`
+	TTFTMS           float64         `json:"ttft_ms"` // time to first token; 0 = unknown
+}
+
+// Totals returns what the session adds to each breakdown: one call, its
+// tokens by kind and its cost.
+func (s *Session) Totals() Totals {
+	return Totals{
+		Tokens: s.TotalTokens, Cost: s.CostUSD, Calls: 1,
+		InputTokens: s.InputTokens, OutputTokens: s.OutputTokens,
+		CacheReadTokens: s.CacheReadTokens, CacheWriteTokens: s.CacheWriteTokens,
+		ReasoningTokens: s.ReasoningTokens,
+	}
 }
 
 // Document is the content of a usage file.
@@ -202,15 +96,14 @@ func NewDocument() *Document {
 }
 
 // AddSession appends s to Sessions, keeping only the last maxSessions
-// (maxSessions ≤ 0: no limit), and adds s's TotalTokens, cost (exactly:
-// NanosFromUSD(s.CostUSD)) and one call to DailyTotals[day],
+// (maxSessions ≤ 0: no limit), and adds s.Totals() to DailyTotals[day],
 // ModelBreakdown[s.Model] and ProviderBreakdown[s.Provider].
 //
 // Once Sessions is full, AddSession reuses its memory: it does not allocate
 // for keys already present in the maps.
 func (d *Document) AddSession(s Session, day string, maxSessions int) {
 	d.appendSessions([]Session{s}, maxSessions)
-	t := Totals{Tokens: s.TotalTokens, CostNanos: NanosFromUSD(s.CostUSD), Calls: 1}
+	t := s.Totals()
 	addBucket(&d.DailyTotals, day, t)
 	addBucket(&d.ModelBreakdown, s.Model, t)
 	addBucket(&d.ProviderBreakdown, s.Provider, t)
@@ -296,9 +189,10 @@ func (d *Document) appendSessions(ss []Session, max int) {
 // a little more: the five keys must be present; sessions must be a list of
 // objects, the three breakdowns objects of {tokens, cost, calls} buckets with
 // numeric values, last_updated a string. Token counts and calls must be
-// integers (500.0 is accepted as 500); bucket costs are read as float64 and
-// converted with NanosFromUSD. Unknown top-level keys go to Extra; unknown
-// keys inside sessions and buckets are dropped.
+// integers (500.0 is accepted as 500); costs are read exactly from their
+// text (usd.Amount). usagering's keys inside sessions and buckets are
+// optional (0 when absent). Unknown top-level keys go to Extra; unknown keys
+// inside sessions and buckets are dropped.
 //
 // Errors wrap ErrCorrupt (empty, truncated or unparsable data, a required key
 // missing or of the wrong type) or ErrForeignFile (valid JSON that is not an
@@ -390,12 +284,17 @@ func parseSessions(raw []byte) ([]Session, error) {
 		w := &ws[i]
 		s := &ss[i]
 		*s = Session{Timestamp: w.Timestamp, Model: w.Model, Provider: w.Provider,
-			CostUSD: w.CostUSD, LatencyMS: w.LatencyMS, Operation: w.Operation, Metadata: w.Metadata}
+			CostUSD: w.CostUSD, LatencyMS: w.LatencyMS, Operation: w.Operation, Metadata: w.Metadata,
+			TTFTMS: w.TTFTMS}
 		for _, f := range [...]struct {
 			name string
 			in   float64
 			out  *int64
-		}{{"input_tokens", w.InputTokens, &s.InputTokens}, {"output_tokens", w.OutputTokens, &s.OutputTokens}, {"total_tokens", w.TotalTokens, &s.TotalTokens}} {
+		}{
+			{"input_tokens", w.InputTokens, &s.InputTokens}, {"output_tokens", w.OutputTokens, &s.OutputTokens},
+			{"total_tokens", w.TotalTokens, &s.TotalTokens}, {"cache_read_tokens", w.CacheReadTokens, &s.CacheReadTokens},
+			{"cache_write_tokens", w.CacheWriteTokens, &s.CacheWriteTokens}, {"reasoning_tokens", w.ReasoningTokens, &s.ReasoningTokens},
+		} {
 			if f.in != math.Trunc(f.in) || math.Abs(f.in) > 1<<53 {
 				return nil, fmt.Errorf("%w: %s[%d].%s: not an integer (%v)", ErrCorrupt, keySessions, i, f.name, f.in)
 			}
@@ -413,10 +312,15 @@ type sessionWire struct {
 	InputTokens  float64         `json:"input_tokens"`
 	OutputTokens float64         `json:"output_tokens"`
 	TotalTokens  float64         `json:"total_tokens"`
-	CostUSD      float64         `json:"cost_usd"`
+	CostUSD      usd.Amount      `json:"cost_usd"`
 	LatencyMS    float64         `json:"latency_ms"`
 	Operation    string          `json:"operation"`
 	Metadata     json.RawMessage `json:"metadata"`
+	// usagering's.
+	CacheReadTokens  float64 `json:"cache_read_tokens"`
+	CacheWriteTokens float64 `json:"cache_write_tokens"`
+	ReasoningTokens  float64 `json:"reasoning_tokens"`
+	TTFTMS           float64 `json:"ttft_ms"`
 }
 
 func parseBuckets(key string, raw []byte) (map[string]Totals, error) {
@@ -480,9 +384,10 @@ func jsonKind(c byte) string {
 //   - the five keys in the original's order (sessions, daily_totals,
 //     model_breakdown, provider_breakdown, last_updated), then the Extra
 //     keys sorted (an Extra key named like one of the five is skipped);
-//   - session fields in the original's order; floats in Go's shortest
-//     round-trip form (50, 0.001, 1e-7), so 50.0 read from a file is
-//     written back as 50, the same JSON number;
+//   - session fields in the original's order, then usagering's; costs as
+//     decimals with every digit (0.00000675, never 6.749999999999999e-06);
+//     other floats in Go's shortest round-trip form (50, 0.001, 1e-7), so
+//     50.0 read from a file is written back as 50, the same JSON number;
 //   - breakdown keys sorted (dates, so, in chronological order); keys that
 //     are not valid UTF-8 get U+FFFD for their bad bytes, and buckets whose
 //     keys then coincide are added together (no key is written twice);
@@ -542,6 +447,10 @@ func (w *appendWriter) Write(p []byte) (int, error) {
 	w.b = append(w.b, p...)
 	return len(p), nil
 }
+
+// emptyMetadata is what a session without metadata is written with. It is
+// shared: Session.Metadata bytes are never written to.
+var emptyMetadata = json.RawMessage("{}")
 
 // sessionsForJSON returns ss, non-nil (to encode as []), with nil or empty
 // Metadata replaced by {}: in a copy, made only if there is any.
@@ -608,15 +517,15 @@ func (d *Document) encodeError(err error) error {
 	for i := range d.Sessions {
 		s := &d.Sessions[i]
 		switch {
-		case !finite(s.CostUSD):
-			return fmt.Errorf("tracker: encode: sessions[%d].cost_usd: %w", i, err)
 		case !finite(s.LatencyMS):
-			return fmt.Errorf("tracker: encode: sessions[%d].latency_ms: %w", i, err)
+			return fmt.Errorf("usagefile: encode: sessions[%d].latency_ms: %w", i, err)
+		case !finite(s.TTFTMS):
+			return fmt.Errorf("usagefile: encode: sessions[%d].ttft_ms: %w", i, err)
 		case len(s.Metadata) > 0 && !json.Valid(s.Metadata):
-			return fmt.Errorf("tracker: encode: sessions[%d].metadata: %w", i, err)
+			return fmt.Errorf("usagefile: encode: sessions[%d].metadata: %w", i, err)
 		}
 	}
-	return fmt.Errorf("tracker: encode: %w", err)
+	return fmt.Errorf("usagefile: encode: %w", err)
 }
 
 // extraError wraps the encoder's error, naming the first Extra key whose
@@ -624,8 +533,8 @@ func (d *Document) encodeError(err error) error {
 func extraError(extra map[string]json.RawMessage, err error) error {
 	for _, k := range slices.Sorted(maps.Keys(extra)) {
 		if v := extra[k]; v != nil && !json.Valid(v) {
-			return fmt.Errorf("tracker: encode: %q: %w", k, err)
+			return fmt.Errorf("usagefile: encode: %q: %w", k, err)
 		}
 	}
-	return fmt.Errorf("tracker: encode: %w", err)
+	return fmt.Errorf("usagefile: encode: %w", err)
 }

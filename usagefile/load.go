@@ -1,16 +1,12 @@
-package tracker
+package usagefile
 
 import (
 	"errors"
 	"fmt"
 	"io/fs"
 	"os"
-	"path/filepath"
 	"strconv"
-	"strings"
 	"time"
-
-	"github.com/usagering/usagering/usagefile"
 )
 
 // Sources of a loaded document (LoadResult.Source).
@@ -21,7 +17,7 @@ const (
 	SourceFreshAfterCorruption = "fresh-after-corruption" // primary and backup unusable; the primary was archived
 )
 
-// LoadResult is what LoadDocument found.
+// LoadResult is what Load found.
 type LoadResult struct {
 	Doc        *Document
 	Source     string // SourcePrimary, SourceBackup, SourceNew or SourceFreshAfterCorruption
@@ -29,8 +25,25 @@ type LoadResult struct {
 	Archived   string // path the corrupt primary was renamed to, if it was
 }
 
-// LoadDocument reads the usage file at path, recovering from corruption as
-// the original does:
+// Read reads and parses the usage file at path, and nothing else: no
+// backup is consulted and nothing is renamed or written. Its errors wrap
+// the read's (fs.ErrNotExist for a missing file), ErrCorrupt or
+// ErrForeignFile. For a reader beside a live writer (a report, a check),
+// the file is always a complete document: writers replace it atomically.
+func Read(path string) (*Document, error) {
+	data, err := os.ReadFile(path)
+	if err != nil {
+		return nil, fmt.Errorf("usagefile: read %s: %w", path, err)
+	}
+	doc, err := ParseDocument(data)
+	if err != nil {
+		return nil, fmt.Errorf("usagefile: read %s: %w", path, err)
+	}
+	return doc, nil
+}
+
+// Load reads the usage file at path for a writer, recovering from
+// corruption as the original does:
 //
 //   - primary parses: it is used (SourcePrimary).
 //   - primary missing: a new empty document (SourceNew), even if a backup
@@ -38,7 +51,7 @@ type LoadResult struct {
 //     primary is unparsable. (A missing primary with a backup beside it is
 //     what a user who deletes the file to start over leaves; an atomic
 //     writer never leaves it.)
-//   - primary corrupt (ErrCorrupt): the backup (usagefile.BackupPath) is used if
+//   - primary corrupt (ErrCorrupt): the backup (BackupPath) is used if
 //     it parses (SourceBackup, Recoveries 1); otherwise the primary is
 //     renamed to <stem>.corrupted.<unix seconds of now>.json (with .1, .2, …
 //     before .json if that name is taken) and a new document starts
@@ -47,22 +60,22 @@ type LoadResult struct {
 //     path. A file that is not ours is never archived nor overwritten.
 //   - primary unreadable (a directory, no permission, an I/O error): the
 //     error; the caller decides.
-func LoadDocument(path string, now time.Time) (LoadResult, error) {
+func Load(path string, now time.Time) (LoadResult, error) {
 	data, err := os.ReadFile(path)
 	if errors.Is(err, fs.ErrNotExist) {
 		return LoadResult{Doc: NewDocument(), Source: SourceNew}, nil
 	}
 	if err != nil {
-		return LoadResult{}, fmt.Errorf("tracker: load %s: %w", path, err)
+		return LoadResult{}, fmt.Errorf("usagefile: load %s: %w", path, err)
 	}
 	doc, perr := ParseDocument(data)
 	if perr == nil {
 		return LoadResult{Doc: doc, Source: SourcePrimary}, nil
 	}
 	if !errors.Is(perr, ErrCorrupt) {
-		return LoadResult{}, fmt.Errorf("tracker: load %s: %w", path, perr)
+		return LoadResult{}, fmt.Errorf("usagefile: load %s: %w", path, perr)
 	}
-	backup := usagefile.BackupPath(path)
+	backup := BackupPath(path)
 	if bdata, err := os.ReadFile(backup); err == nil {
 		if bdoc, err := ParseDocument(bdata); err == nil {
 			return LoadResult{Doc: bdoc, Source: SourceBackup, Recoveries: 1}, nil
@@ -70,32 +83,18 @@ func LoadDocument(path string, now time.Time) (LoadResult, error) {
 	}
 	archived, err := archiveCorrupt(path, now)
 	if err != nil {
-		return LoadResult{}, fmt.Errorf("tracker: load %s: %w; archiving it failed: %w", path, perr, err)
+		return LoadResult{}, fmt.Errorf("usagefile: load %s: %w; archiving it failed: %w", path, perr, err)
 	}
 	return LoadResult{Doc: NewDocument(), Source: SourceFreshAfterCorruption, Recoveries: 1, Archived: archived}, nil
-}
-
-// CorruptedPath returns <dir>/<stem>.corrupted.<unix>.json for the usage
-// file at path (see siblingPath).
-func CorruptedPath(path string, unix int64) string {
-	return corruptedPath(path, unix, 0)
 }
 
 // corruptedPath is CorruptedPath with a numeric suffix n > 0 for a name
 // already taken: <stem>.corrupted.<unix>.<n>.json.
 func corruptedPath(path string, unix int64, n int) string {
-	infix := "corrupted." + strconv.FormatInt(unix, 10)
-	if n > 0 {
-		infix += "." + strconv.Itoa(n)
+	if n == 0 {
+		return CorruptedPath(path, unix)
 	}
-	return siblingPath(path, infix)
-}
-
-// siblingPath returns <dir>/<stem>.<infix>.json for the usage file at path,
-// where stem is its base name without ".json": the naming of the original's
-// backup, corrupted and emergency files (usagefile.BackupPath is the backup's).
-func siblingPath(path, infix string) string {
-	return filepath.Join(filepath.Dir(path), strings.TrimSuffix(filepath.Base(path), ".json")+"."+infix+".json")
+	return SiblingPath(path, "corrupted."+strconv.FormatInt(unix, 10)+"."+strconv.Itoa(n))
 }
 
 // archiveCorrupt moves path aside to the first free corrupted name. It links

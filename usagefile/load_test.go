@@ -1,4 +1,4 @@
-package tracker_test
+package usagefile_test
 
 import (
 	"bytes"
@@ -10,7 +10,6 @@ import (
 	"testing"
 	"time"
 
-	"github.com/usagering/usagering/tracker"
 	"github.com/usagering/usagering/usagefile"
 )
 
@@ -42,11 +41,11 @@ func TestLoadDocumentMissing(t *testing.T) {
 	path := filepath.Join(dir, "usage.json")
 	// A backup alone does not resurrect a deleted primary (as the original).
 	writeFileForTest(t, usagefile.BackupPath(path), encodeDoc(t, sampleDocumentForTest()))
-	res, err := tracker.LoadDocument(path, loadTestNow)
+	res, err := usagefile.Load(path, loadTestNow)
 	if err != nil {
 		t.Fatal(err)
 	}
-	if res.Source != tracker.SourceNew || res.Recoveries != 0 || res.Archived != "" || len(res.Doc.Sessions) != 0 || res.Doc.DailyTotals == nil {
+	if res.Source != usagefile.SourceNew || res.Recoveries != 0 || res.Archived != "" || len(res.Doc.Sessions) != 0 || res.Doc.DailyTotals == nil {
 		t.Fatalf("LoadDocument = %+v", res)
 	}
 }
@@ -55,11 +54,11 @@ func TestLoadDocumentPrimary(t *testing.T) {
 	path := filepath.Join(t.TempDir(), "usage.json")
 	data := encodeDoc(t, sampleDocumentForTest())
 	writeFileForTest(t, path, data)
-	res, err := tracker.LoadDocument(path, loadTestNow)
+	res, err := usagefile.Load(path, loadTestNow)
 	if err != nil {
 		t.Fatal(err)
 	}
-	if res.Source != tracker.SourcePrimary || res.Recoveries != 0 || !bytes.Equal(encodeDoc(t, res.Doc), data) {
+	if res.Source != usagefile.SourcePrimary || res.Recoveries != 0 || !bytes.Equal(encodeDoc(t, res.Doc), data) {
 		t.Fatalf("LoadDocument = %+v", res)
 	}
 }
@@ -71,11 +70,11 @@ func TestLoadDocumentCorruptPrimaryGoodBackup(t *testing.T) {
 	torn := good[:len(good)/2]
 	writeFileForTest(t, path, torn)
 	writeFileForTest(t, usagefile.BackupPath(path), good)
-	res, err := tracker.LoadDocument(path, loadTestNow)
+	res, err := usagefile.Load(path, loadTestNow)
 	if err != nil {
 		t.Fatal(err)
 	}
-	if res.Source != tracker.SourceBackup || res.Recoveries != 1 || res.Archived != "" {
+	if res.Source != usagefile.SourceBackup || res.Recoveries != 1 || res.Archived != "" {
 		t.Fatalf("LoadDocument = %+v", res)
 	}
 	if !bytes.Equal(encodeDoc(t, res.Doc), good) {
@@ -101,16 +100,16 @@ func TestLoadDocumentBothBad(t *testing.T) {
 			if backup != nil {
 				writeFileForTest(t, usagefile.BackupPath(path), backup)
 			}
-			res, err := tracker.LoadDocument(path, loadTestNow)
+			res, err := usagefile.Load(path, loadTestNow)
 			if err != nil {
 				t.Fatal(err)
 			}
 			wantArchive := filepath.Join(dir, "usage.corrupted.1790000000.json")
-			if res.Source != tracker.SourceFreshAfterCorruption || res.Recoveries != 1 || res.Archived != wantArchive {
+			if res.Source != usagefile.SourceFreshAfterCorruption || res.Recoveries != 1 || res.Archived != wantArchive {
 				t.Fatalf("LoadDocument = %+v, want archived to %s", res, wantArchive)
 			}
-			if tracker.CorruptedPath(path, loadTestNow.Unix()) != wantArchive {
-				t.Errorf("CorruptedPath = %s", tracker.CorruptedPath(path, loadTestNow.Unix()))
+			if usagefile.CorruptedPath(path, loadTestNow.Unix()) != wantArchive {
+				t.Errorf("CorruptedPath = %s", usagefile.CorruptedPath(path, loadTestNow.Unix()))
 			}
 			if got, err := os.ReadFile(wantArchive); err != nil || !bytes.Equal(got, old) {
 				t.Fatalf("archive holds %q, %v; want the old bytes", got, err)
@@ -137,7 +136,7 @@ func TestLoadDocumentArchiveNameTaken(t *testing.T) {
 	writeFileForTest(t, taken, []byte("earlier"))
 	for i, want := range []string{"usage.corrupted.1790000000.1.json", "usage.corrupted.1790000000.2.json"} {
 		writeFileForTest(t, path, []byte("garbage "+string(rune('a'+i))))
-		res, err := tracker.LoadDocument(path, loadTestNow)
+		res, err := usagefile.Load(path, loadTestNow)
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -156,8 +155,8 @@ func TestLoadDocumentForeignIsRefused(t *testing.T) {
 		path := filepath.Join(dir, "usage.json")
 		writeFileForTest(t, path, []byte(data))
 		before := listDirForTest(t, dir)
-		res, err := tracker.LoadDocument(path, loadTestNow)
-		if !errors.Is(err, tracker.ErrForeignFile) || res.Doc != nil {
+		res, err := usagefile.Load(path, loadTestNow)
+		if !errors.Is(err, usagefile.ErrForeignFile) || res.Doc != nil {
 			t.Fatalf("%s: LoadDocument = %+v, %v; want ErrForeignFile", data, res, err)
 		}
 		if !strings.Contains(err.Error(), path) {
@@ -178,8 +177,8 @@ func TestLoadDocumentDirectory(t *testing.T) {
 	if err := os.Mkdir(path, 0o755); err != nil {
 		t.Fatal(err)
 	}
-	res, err := tracker.LoadDocument(path, loadTestNow)
-	if err == nil || errors.Is(err, tracker.ErrCorrupt) || res.Doc != nil {
+	res, err := usagefile.Load(path, loadTestNow)
+	if err == nil || errors.Is(err, usagefile.ErrCorrupt) || res.Doc != nil {
 		t.Fatalf("LoadDocument(directory) = %+v, %v; want a read error", res, err)
 	}
 	if fi, err := os.Stat(path); err != nil || !fi.IsDir() {

@@ -1,4 +1,4 @@
-package tracker_test
+package usagefile_test
 
 import (
 	"bytes"
@@ -16,7 +16,8 @@ import (
 	goccy "github.com/goccy/go-json"
 	"pgregory.net/rapid"
 
-	"github.com/usagering/usagering/tracker"
+	"github.com/usagering/usagering/usagefile"
+	"github.com/usagering/usagering/usd"
 )
 
 const goldenExamplePath = "testdata/usage.example.json"
@@ -39,7 +40,7 @@ func decodeGeneric(t testing.TB, data []byte, useNumber bool) any {
 	return v
 }
 
-func encodeDoc(t testing.TB, d *tracker.Document) []byte {
+func encodeDoc(t testing.TB, d *usagefile.Document) []byte {
 	t.Helper()
 	b, err := d.AppendJSON(nil)
 	if err != nil {
@@ -53,16 +54,16 @@ func TestGoldenExampleParses(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	d, err := tracker.ParseDocument(data)
+	d, err := usagefile.ParseDocument(data)
 	if err != nil {
 		t.Fatalf("ParseDocument(example): %v", err)
 	}
 	if len(d.Sessions) != 2 {
 		t.Fatalf("got %d sessions, want 2", len(d.Sessions))
 	}
-	want0 := tracker.Session{
+	want0 := usagefile.Session{
 		Timestamp: "2026-11-26T14:03:07.512334", Model: "claude-3-5-sonnet-20241022", Provider: "anthropic",
-		InputTokens: 500, OutputTokens: 37, TotalTokens: 537, CostUSD: 0.001, LatencyMS: 50, Operation: "chat",
+		InputTokens: 500, OutputTokens: 37, TotalTokens: 537, CostUSD: mustAmount(t, "0.001"), LatencyMS: 50, Operation: "chat",
 		Metadata: stdjson.RawMessage("{}"),
 	}
 	if !reflect.DeepEqual(d.Sessions[0], want0) {
@@ -71,12 +72,12 @@ func TestGoldenExampleParses(t *testing.T) {
 	if got := string(d.Sessions[1].Metadata); got != `{"request_id": "req-42"}` {
 		t.Errorf("sessions[1].metadata = %s", got)
 	}
-	wantBuckets := map[string]map[string]tracker.Totals{
-		"daily":    {"2026-11-25": {Tokens: 1200, CostNanos: 12500000, Calls: 3}, "2026-11-26": {Tokens: 687, CostNanos: 7000000, Calls: 2}},
-		"model":    {"claude-3-5-sonnet-20241022": {Tokens: 1737, CostNanos: 13500000, Calls: 4}, "gpt-4": {Tokens: 150, CostNanos: 6000000, Calls: 1}},
-		"provider": {"anthropic": {Tokens: 1737, CostNanos: 13500000, Calls: 4}, "openai": {Tokens: 150, CostNanos: 6000000, Calls: 1}},
+	wantBuckets := map[string]map[string]usagefile.Totals{
+		"daily":    {"2026-11-25": {Tokens: 1200, Cost: usd.FromNanos(12500000), Calls: 3}, "2026-11-26": {Tokens: 687, Cost: usd.FromNanos(7000000), Calls: 2}},
+		"model":    {"claude-3-5-sonnet-20241022": {Tokens: 1737, Cost: usd.FromNanos(13500000), Calls: 4}, "gpt-4": {Tokens: 150, Cost: usd.FromNanos(6000000), Calls: 1}},
+		"provider": {"anthropic": {Tokens: 1737, Cost: usd.FromNanos(13500000), Calls: 4}, "openai": {Tokens: 150, Cost: usd.FromNanos(6000000), Calls: 1}},
 	}
-	gotBuckets := map[string]map[string]tracker.Totals{"daily": d.DailyTotals, "model": d.ModelBreakdown, "provider": d.ProviderBreakdown}
+	gotBuckets := map[string]map[string]usagefile.Totals{"daily": d.DailyTotals, "model": d.ModelBreakdown, "provider": d.ProviderBreakdown}
 	if !reflect.DeepEqual(gotBuckets, wantBuckets) {
 		t.Errorf("buckets = %v\nwant %v", gotBuckets, wantBuckets)
 	}
@@ -88,24 +89,51 @@ func TestGoldenExampleParses(t *testing.T) {
 	}
 }
 
+// withoutZeroAdditiveKeys removes from a decoded usage file usagering's
+// additive keys of sessions and buckets, checking that each is present and
+// 0 (a file written from the original's data has nothing to say in them).
+func withoutZeroAdditiveKeys(t *testing.T, tree any) any {
+	t.Helper()
+	top := tree.(map[string]any)
+	strip := func(where string, obj map[string]any, keys []string) {
+		for _, k := range keys {
+			v, ok := obj[k]
+			if !ok || v != float64(0) {
+				t.Errorf("%s: %q = %v (present %v), want 0", where, k, v, ok)
+			}
+			delete(obj, k)
+		}
+	}
+	for i, s := range top["sessions"].([]any) {
+		strip(fmt.Sprintf("sessions[%d]", i), s.(map[string]any), []string{"cache_read_tokens", "cache_write_tokens", "reasoning_tokens", "ttft_ms"})
+	}
+	for _, b := range []string{"daily_totals", "model_breakdown", "provider_breakdown"} {
+		for k, v := range top[b].(map[string]any) {
+			strip(b+"."+k, v.(map[string]any), []string{"input_tokens", "output_tokens", "cache_read_tokens", "cache_write_tokens", "reasoning_tokens"})
+		}
+	}
+	return tree
+}
+
 // Re-encoding the example preserves every key, type and value: the generic
-// trees (numbers as float64, as encoding/json decodes them) are equal. The
-// number text may change (50.0 is written as 50), not the number.
+// trees (numbers as float64, as encoding/json decodes them) are equal once
+// usagering's additive keys, all 0, are set aside. The number text may
+// change (50.0 is written as 50), not the number.
 func TestGoldenExampleRoundTrip(t *testing.T) {
 	data, err := os.ReadFile(goldenExamplePath)
 	if err != nil {
 		t.Fatal(err)
 	}
-	d, err := tracker.ParseDocument(data)
+	d, err := usagefile.ParseDocument(data)
 	if err != nil {
 		t.Fatal(err)
 	}
 	out := encodeDoc(t, d)
-	if want, got := decodeGeneric(t, data, false), decodeGeneric(t, out, false); !reflect.DeepEqual(got, want) {
+	if want, got := decodeGeneric(t, data, false), withoutZeroAdditiveKeys(t, decodeGeneric(t, out, false)); !reflect.DeepEqual(got, want) {
 		t.Errorf("round trip changed the document\ngot:\n%s", out)
 	}
 	// And our output is a fixed point.
-	d2, err := tracker.ParseDocument(out)
+	d2, err := usagefile.ParseDocument(out)
 	if err != nil {
 		t.Fatalf("re-parse: %v", err)
 	}
@@ -114,20 +142,26 @@ func TestGoldenExampleRoundTrip(t *testing.T) {
 	}
 }
 
-func sampleDocumentForTest() *tracker.Document {
-	d := tracker.NewDocument()
-	loc := time.FixedZone("X", 3600)
-	base := time.Date(2026, 11, 25, 23, 30, 0, 0, loc)
-	recs := []tracker.Record{
-		{Timestamp: base, Model: "claude-3-5-sonnet-20241022", InputTokens: 500, OutputTokens: 37, CostUSD: 0.001, LatencyMS: 50},
-		{Timestamp: base.Add(time.Hour), Model: "gpt-4", InputTokens: 100, OutputTokens: 50, CostUSD: 0.006, LatencyMS: 200.25,
-			Metadata: map[string]string{"request_id": "req-42", "user": "zoë \"quoted\"\n", "emoji": "😀"}},
-		{Timestamp: base.Add(2 * time.Hour), Model: "Gemini-Pro", Provider: "google", Operation: "embed", InputTokens: 7, CostUSD: 1e-05, LatencyMS: 0.5},
-		{Timestamp: base.Add(3 * time.Hour), Model: "modèle-测试", InputTokens: 1, OutputTokens: 1, CostUSD: 12, LatencyMS: 1e16},
-	}
-	for i := range recs {
-		s, day := tracker.NewSession(&recs[i], loc)
-		d.AddSession(s, day, 1000)
+func sampleDocumentForTest() *usagefile.Document {
+	d := usagefile.NewDocument()
+	for _, x := range []struct {
+		s   usagefile.Session
+		day string
+	}{
+		{usagefile.Session{Timestamp: "2026-11-25T23:30:00.000000", Model: "claude-3-5-sonnet-20241022", Provider: "anthropic",
+			InputTokens: 500, OutputTokens: 37, TotalTokens: 537, CostUSD: usd.FromNanos(1_000_000), LatencyMS: 50, Operation: "chat",
+			Metadata: stdjson.RawMessage(`{}`), CacheReadTokens: 400, CacheWriteTokens: 50, ReasoningTokens: 7, TTFTMS: 12.5}, "2026-11-25"},
+		{usagefile.Session{Timestamp: "2026-11-26T00:30:00.000000", Model: "gpt-4", Provider: "openai",
+			InputTokens: 100, OutputTokens: 50, TotalTokens: 150, CostUSD: usd.FromNanos(6_000_000), LatencyMS: 200.25, Operation: "chat",
+			Metadata: stdjson.RawMessage(`{"emoji":"😀","request_id":"req-42","user":"zoë \"quoted\"\n"}`)}, "2026-11-26"},
+		{usagefile.Session{Timestamp: "2026-11-26T01:30:00.000000", Model: "Gemini-Pro", Provider: "google",
+			InputTokens: 7, TotalTokens: 7, CostUSD: usd.FromNanos(10_000), LatencyMS: 0.5, Operation: "embed",
+			Metadata: stdjson.RawMessage(`{}`)}, "2026-11-26"},
+		{usagefile.Session{Timestamp: "2026-11-26T02:30:00.000000", Model: "modèle-测试", Provider: "unknown",
+			InputTokens: 1, OutputTokens: 1, TotalTokens: 2, CostUSD: usd.FromNanos(12_000_000_000), LatencyMS: 1e16, Operation: "chat",
+			Metadata: stdjson.RawMessage(`{}`)}, "2026-11-26"},
+	} {
+		d.AddSession(x.s, x.day, 1000)
 	}
 	d.LastUpdated = "2026-11-26T02:30:00.000000"
 	d.Extra = map[string]stdjson.RawMessage{"zz_note": stdjson.RawMessage(`{"by":"python","n":[1,2.5]}`), "aa_version": stdjson.RawMessage(`3`)}
@@ -137,7 +171,7 @@ func sampleDocumentForTest() *tracker.Document {
 // A document we write has the five required keys with the right JSON types,
 // in the original's order, then the extra keys sorted.
 func TestWrittenDocumentShape(t *testing.T) {
-	for name, d := range map[string]*tracker.Document{"new": tracker.NewDocument(), "zero value": {}, "sample": sampleDocumentForTest()} {
+	for name, d := range map[string]*usagefile.Document{"new": usagefile.NewDocument(), "zero value": {}, "sample": sampleDocumentForTest()} {
 		out := encodeDoc(t, d)
 		top, ok := decodeGeneric(t, out, false).(map[string]any)
 		if !ok {
@@ -160,7 +194,7 @@ func TestWrittenDocumentShape(t *testing.T) {
 			t.Errorf("%s: %d keys, want %d", name, len(top), wantKeys)
 		}
 	}
-	out := string(encodeDoc(t, tracker.NewDocument()))
+	out := string(encodeDoc(t, usagefile.NewDocument()))
 	want := "{\n  \"sessions\": [],\n  \"daily_totals\": {},\n  \"model_breakdown\": {},\n  \"provider_breakdown\": {},\n  \"last_updated\": \"\"\n}"
 	if out != want {
 		t.Errorf("empty document:\n%s\nwant\n%s", out, want)
@@ -205,8 +239,8 @@ func TestParseDocumentErrors(t *testing.T) {
 		{"bucket not an object", `{"sessions": [], "daily_totals": {"d": 3}, "model_breakdown": {}, "provider_breakdown": {}, "last_updated": ""}`, `"daily_totals"`},
 	}
 	for _, tc := range corrupt {
-		d, err := tracker.ParseDocument([]byte(tc.data))
-		if !errors.Is(err, tracker.ErrCorrupt) || errors.Is(err, tracker.ErrForeignFile) || d != nil {
+		d, err := usagefile.ParseDocument([]byte(tc.data))
+		if !errors.Is(err, usagefile.ErrCorrupt) || errors.Is(err, usagefile.ErrForeignFile) || d != nil {
 			t.Errorf("%s: ParseDocument = %v, %v; want ErrCorrupt", tc.name, d, err)
 			continue
 		}
@@ -223,8 +257,8 @@ func TestParseDocumentErrors(t *testing.T) {
 		{"null", `null`},
 	}
 	for _, tc := range foreign {
-		d, err := tracker.ParseDocument([]byte(tc.data))
-		if !errors.Is(err, tracker.ErrForeignFile) || errors.Is(err, tracker.ErrCorrupt) || d != nil {
+		d, err := usagefile.ParseDocument([]byte(tc.data))
+		if !errors.Is(err, usagefile.ErrForeignFile) || errors.Is(err, usagefile.ErrCorrupt) || d != nil {
 			t.Errorf("%s: ParseDocument = %v, %v; want ErrForeignFile", tc.name, d, err)
 		}
 	}
@@ -238,7 +272,7 @@ func TestParseDocumentLenient(t *testing.T) {
 	"daily_totals":{"2026-11-26":{"tokens":150.0,"cost":0.006,"calls":1,"note":"ignored"}},
 	"model_breakdown":{"gpt-4":{"calls":1,"cost":6e-3,"tokens":150}},"provider_breakdown":{},
 	"last_updated":"2026-11-26T14:03:07","schema":{"v":2},"owner":"ops"}`
-	d, err := tracker.ParseDocument([]byte(data))
+	d, err := usagefile.ParseDocument([]byte(data))
 	if err != nil {
 		t.Fatalf("ParseDocument: %v", err)
 	}
@@ -246,10 +280,10 @@ func TestParseDocumentLenient(t *testing.T) {
 	if s.Timestamp != "2026-11-26T14:03:07" || s.InputTokens != 100 || s.OutputTokens != 50 || s.TotalTokens != 150 {
 		t.Errorf("session = %+v", s)
 	}
-	if got := d.DailyTotals["2026-11-26"]; got != (tracker.Totals{Tokens: 150, CostNanos: 6000000, Calls: 1}) {
+	if got := d.DailyTotals["2026-11-26"]; got != (usagefile.Totals{Tokens: 150, Cost: usd.FromNanos(6000000), Calls: 1}) {
 		t.Errorf("daily total = %+v", got)
 	}
-	if got := d.ModelBreakdown["gpt-4"]; got != (tracker.Totals{Tokens: 150, CostNanos: 6000000, Calls: 1}) {
+	if got := d.ModelBreakdown["gpt-4"]; got != (usagefile.Totals{Tokens: 150, Cost: usd.FromNanos(6000000), Calls: 1}) {
 		t.Errorf("model total = %+v", got)
 	}
 	if len(d.Extra) != 2 || string(d.Extra["owner"]) != `"ops"` {
@@ -273,15 +307,15 @@ func TestParseDocumentLenient(t *testing.T) {
 func TestAppendJSONErrorsLeaveDstUnchanged(t *testing.T) {
 	bad := []struct {
 		name    string
-		mutate  func(d *tracker.Document)
+		mutate  func(d *usagefile.Document)
 		mention string
 	}{
-		{"NaN cost", func(d *tracker.Document) { d.Sessions[1].CostUSD = math.NaN() }, "sessions[1].cost_usd"},
-		{"Inf latency", func(d *tracker.Document) { d.Sessions[2].LatencyMS = math.Inf(1) }, "sessions[2].latency_ms"},
-		{"-Inf cost", func(d *tracker.Document) { d.Sessions[0].CostUSD = math.Inf(-1) }, "sessions[0].cost_usd"},
-		{"invalid metadata", func(d *tracker.Document) { d.Sessions[0].Metadata = stdjson.RawMessage(`{"a":`) }, "sessions[0].metadata"},
-		{"trailing metadata", func(d *tracker.Document) { d.Sessions[3].Metadata = stdjson.RawMessage(`{}x`) }, "sessions[3].metadata"},
-		{"invalid extra", func(d *tracker.Document) { d.Extra["x"] = stdjson.RawMessage(`nope`) }, `"x"`},
+		{"NaN latency", func(d *usagefile.Document) { d.Sessions[1].LatencyMS = math.NaN() }, "sessions[1].latency_ms"},
+		{"Inf latency", func(d *usagefile.Document) { d.Sessions[2].LatencyMS = math.Inf(1) }, "sessions[2].latency_ms"},
+		{"-Inf time to first token", func(d *usagefile.Document) { d.Sessions[0].TTFTMS = math.Inf(-1) }, "sessions[0].ttft_ms"},
+		{"invalid metadata", func(d *usagefile.Document) { d.Sessions[0].Metadata = stdjson.RawMessage(`{"a":`) }, "sessions[0].metadata"},
+		{"trailing metadata", func(d *usagefile.Document) { d.Sessions[3].Metadata = stdjson.RawMessage(`{}x`) }, "sessions[3].metadata"},
+		{"invalid extra", func(d *usagefile.Document) { d.Extra["x"] = stdjson.RawMessage(`nope`) }, `"x"`},
 	}
 	for _, tc := range bad {
 		d := sampleDocumentForTest()
@@ -293,7 +327,7 @@ func TestAppendJSONErrorsLeaveDstUnchanged(t *testing.T) {
 			t.Errorf("%s: AppendJSON = %q…, %v; want an error and dst unchanged", tc.name, got[:min(len(got), 20)], err)
 			continue
 		}
-		if !strings.HasPrefix(err.Error(), "tracker: encode: ") || !strings.Contains(err.Error(), tc.mention) {
+		if !strings.HasPrefix(err.Error(), "usagefile: encode: ") || !strings.Contains(err.Error(), tc.mention) {
 			t.Errorf("%s: error %q does not mention %s", tc.name, err, tc.mention)
 		}
 	}
@@ -302,89 +336,57 @@ func TestAppendJSONErrorsLeaveDstUnchanged(t *testing.T) {
 // 10,000,000 records of $0.001 add up to exactly $10,000, in memory and in
 // the written file's bucket.
 func TestExactCostSum(t *testing.T) {
-	var total tracker.Totals
-	one := tracker.Totals{Tokens: 1, CostNanos: tracker.NanosFromUSD(0.001), Calls: 1}
+	var total usagefile.Totals
+	one := usagefile.Totals{Tokens: 1, Cost: usd.FromNanos(1_000_000), Calls: 1}
 	var floatSum float64
 	for i := 0; i < 10_000_000; i++ {
 		total.Add(one)
 		floatSum += 0.001
 	}
-	if total.Cost() != 10000 || total.CostNanos != 10_000_000_000_000 || total.Calls != 10_000_000 {
-		t.Fatalf("total = %+v, Cost() = %v; want exactly 10000", total, total.Cost())
+	if total.Cost.String() != "10000" || total.Calls != 10_000_000 {
+		t.Fatalf("total = %+v; want exactly 10000", total)
 	}
 	t.Logf("a float64 sum of the same gives %v", floatSum)
 
-	d := tracker.NewDocument()
+	d := usagefile.NewDocument()
 	d.DailyTotals["2026-11-26"] = total
 	out := encodeDoc(t, d)
 	bucket := decodeGeneric(t, out, true).(map[string]any)["daily_totals"].(map[string]any)["2026-11-26"].(map[string]any)
 	if c := bucket["cost"].(stdjson.Number); c != "10000" {
 		t.Errorf("written cost %s, want 10000", c)
 	}
-	back, err := tracker.ParseDocument(out)
+	back, err := usagefile.ParseDocument(out)
 	if err != nil || back.DailyTotals["2026-11-26"] != total {
 		t.Errorf("read back %+v, %v; want %+v", back.DailyTotals, err, total)
 	}
 }
 
-func TestTotalsJSONRoundTrip(t *testing.T) {
-	for _, usd := range []float64{0, 0.0135, 0.001, 0.0125, 0.007, 1e-05, 12, 123456.789123456, 0.1 + 0.2} {
-		in := tracker.Totals{Tokens: 1737, CostNanos: tracker.NanosFromUSD(usd), Calls: 4}
-		b, err := stdjson.Marshal(in)
-		if err != nil {
-			t.Fatal(err)
-		}
-		var out tracker.Totals
-		if err := stdjson.Unmarshal(b, &out); err != nil {
-			t.Fatalf("%s: %v", b, err)
-		}
-		if out != in {
-			t.Errorf("%v: %s decodes to %+v, want %+v", usd, b, out, in)
-		}
-		if out.Cost() != float64(in.CostNanos)/1e9 {
-			t.Errorf("Cost() = %v", out.Cost())
-		}
-	}
-	b, _ := stdjson.Marshal(tracker.Totals{Tokens: 1737, CostNanos: 13500000, Calls: 4})
-	if string(b) != `{"tokens":1737,"cost":0.0135,"calls":4}` {
-		t.Errorf("MarshalJSON = %s", b)
-	}
-	var tt tracker.Totals
-	for _, bad := range []string{`{"tokens":1,"calls":1}`, `{"tokens":1,"cost":"1","calls":1}`, `{"tokens":1.5,"cost":1,"calls":1}`, `[]`} {
-		if err := stdjson.Unmarshal([]byte(bad), &tt); err == nil {
-			t.Errorf("Unmarshal(%s) = nil error", bad)
-		}
-	}
-	// Through a whole document too.
-	d := tracker.NewDocument()
-	d.ModelBreakdown["m"] = tracker.Totals{Tokens: 1, CostNanos: 13500000, Calls: 1}
-	d2, err := tracker.ParseDocument(encodeDoc(t, d))
-	if err != nil || d2.ModelBreakdown["m"].CostNanos != 13500000 {
-		t.Fatalf("document round trip: %v, %+v", err, d2)
-	}
-}
-
-func TestNanosFromUSD(t *testing.T) {
-	cases := map[float64]int64{0: 0, 0.001: 1_000_000, 0.0135: 13_500_000, 1e-10: 0, 5e-10: 1, -5e-10: -1,
-		math.NaN(): 0, math.Inf(1): math.MaxInt64, math.Inf(-1): math.MinInt64, 1e30: math.MaxInt64}
-	for usd, want := range cases {
-		if got := tracker.NanosFromUSD(usd); got != want {
-			t.Errorf("NanosFromUSD(%v) = %d, want %d", usd, got, want)
+func TestTotalsJSONRoundTripThroughADocument(t *testing.T) {
+	for _, cost := range []string{"0", "0.0135", "0.001", "0.0125", "0.000006749999999999999", "12", "123456.789123456", "0.30000000000000004"} {
+		in := usagefile.Totals{Tokens: 1737, Cost: mustAmount(t, cost), Calls: 4, InputTokens: 1700, OutputTokens: 37, CacheReadTokens: 1000, ReasoningTokens: 30}
+		d := usagefile.NewDocument()
+		d.ModelBreakdown["m"] = in
+		d2, err := usagefile.ParseDocument(encodeDoc(t, d))
+		if err != nil || d2.ModelBreakdown["m"] != in {
+			t.Fatalf("%s: document round trip: %v, %+v, want %+v", cost, err, d2.ModelBreakdown["m"], in)
 		}
 	}
 }
 
-func sessionForTest(i int, model string, cost float64) tracker.Session {
-	return tracker.Session{Timestamp: fmt.Sprintf("2026-11-26T00:00:00.%06d", i), Model: model, Provider: tracker.DetectProvider(model),
+// providerOf is the provider the sessions of these tests name.
+var providerOf = map[string]string{"claude-3": "anthropic", "gpt-4": "openai", "gemini-pro": "google", "x": "unknown"}
+
+func sessionForTest(i int, model string, cost usd.Amount) usagefile.Session {
+	return usagefile.Session{Timestamp: fmt.Sprintf("2026-11-26T00:00:00.%06d", i), Model: model, Provider: providerOf[model],
 		InputTokens: int64(i), OutputTokens: 1, TotalTokens: int64(i) + 1, CostUSD: cost, Operation: "chat"}
 }
 
 func TestAddSessionTrimsInOrder(t *testing.T) {
 	for _, max := range []int{1, 2, 3, 7, 1000} {
-		d := tracker.NewDocument()
+		d := usagefile.NewDocument()
 		n := 5*max + 3
 		for i := 0; i < n; i++ {
-			d.AddSession(sessionForTest(i, "gpt-4", 0.001), "2026-11-26", max)
+			d.AddSession(sessionForTest(i, "gpt-4", usd.FromNanos(1_000_000)), "2026-11-26", max)
 			want := min(i+1, max)
 			if len(d.Sessions) != want {
 				t.Fatalf("max %d: after %d adds, %d sessions, want %d", max, i+1, len(d.Sessions), want)
@@ -395,13 +397,13 @@ func TestAddSessionTrimsInOrder(t *testing.T) {
 				}
 			}
 		}
-		if got := d.DailyTotals["2026-11-26"]; got.Calls != int64(n) || got.CostNanos != int64(n)*1_000_000 {
+		if got := d.DailyTotals["2026-11-26"]; got.Calls != int64(n) || got.Cost != usd.FromNanos(int64(n)*1_000_000) {
 			t.Fatalf("max %d: daily total %+v", max, got)
 		}
 	}
-	d := tracker.NewDocument()
+	d := usagefile.NewDocument()
 	for i := 0; i < 10; i++ {
-		d.AddSession(sessionForTest(i, "m", 0), "d", 0)
+		d.AddSession(sessionForTest(i, "m", usd.Amount{}), "d", 0)
 	}
 	if len(d.Sessions) != 10 {
 		t.Fatalf("maxSessions 0 kept %d of 10", len(d.Sessions))
@@ -409,8 +411,8 @@ func TestAddSessionTrimsInOrder(t *testing.T) {
 }
 
 func TestAddSessionSteadyStateDoesNotAllocate(t *testing.T) {
-	d := tracker.NewDocument()
-	s := sessionForTest(1, "claude-3-5-sonnet", 0.001)
+	d := usagefile.NewDocument()
+	s := sessionForTest(1, "claude-3-5-sonnet", usd.FromNanos(1_000_000))
 	for i := 0; i < 3000; i++ {
 		d.AddSession(s, "2026-11-26", 1000)
 	}
@@ -428,7 +430,7 @@ func TestCloneIsIndependent(t *testing.T) {
 		t.Fatal("clone encodes differently")
 	}
 	for i := 0; i < 50; i++ {
-		c.AddSession(sessionForTest(i, "other", 1), "2030-01-01", 3)
+		c.AddSession(sessionForTest(i, "other", usd.FromNanos(1e9)), "2030-01-01", 3)
 	}
 	c.Extra["new"] = stdjson.RawMessage("1")
 	c.LastUpdated = "x"
@@ -444,14 +446,14 @@ func TestMergeEqualsFoldProperty(t *testing.T) {
 		max := rapid.IntRange(1, 12).Draw(t, "max")
 		models := []string{"claude-3", "gpt-4", "gemini-pro", "x"}
 		days := []string{"2026-11-25", "2026-11-26", "2026-11-27"}
-		genSession := func(label string, i int) (tracker.Session, string) {
+		genSession := func(label string, i int) (usagefile.Session, string) {
 			m := rapid.SampledFrom(models).Draw(t, label+"model")
-			cost := float64(rapid.IntRange(0, 100000).Draw(t, label+"cost")) / 1e5
+			cost := usd.FromUnits(rapid.Int64Range(0, 1e18).Draw(t, label+"cost"))
 			s := sessionForTest(i, m, cost)
 			return s, rapid.SampledFrom(days).Draw(t, label+"day")
 		}
-		var all []tracker.Session // every session added, in order
-		base := tracker.NewDocument()
+		var all []usagefile.Session // every session added, in order
+		base := usagefile.NewDocument()
 		for i, n := 0, rapid.IntRange(0, 20).Draw(t, "nbase"); i < n; i++ {
 			s, day := genSession("base", i)
 			base.AddSession(s, day, max)
@@ -462,7 +464,7 @@ func TestMergeEqualsFoldProperty(t *testing.T) {
 
 		folded := base.Clone()
 		merged := base.Clone()
-		delta := tracker.NewDocument()
+		delta := usagefile.NewDocument()
 		// The delta may keep every session (0: no limit): Merge trims.
 		deltaMax := rapid.SampledFrom([]int{max, 0}).Draw(t, "deltaMax")
 		n := rapid.IntRange(0, 40).Draw(t, "n")
@@ -490,17 +492,17 @@ func TestMergeEqualsFoldProperty(t *testing.T) {
 		if want := all[len(all)-min(len(all), max):]; !reflect.DeepEqual(merged.Sessions, want) && len(want) > 0 {
 			t.Fatalf("sessions %v, want the last %d added: %v", merged.Sessions, max, want)
 		}
-		var calls, nanos int64
+		var calls int64
+		var cost, wantCost usd.Amount
 		for _, tot := range merged.DailyTotals {
 			calls += tot.Calls
-			nanos += tot.CostNanos
+			cost = cost.Add(tot.Cost)
 		}
-		var wantNanos int64
 		for _, s := range all {
-			wantNanos += tracker.NanosFromUSD(s.CostUSD)
+			wantCost = wantCost.Add(s.CostUSD)
 		}
-		if calls != int64(len(all)) || nanos != wantNanos {
-			t.Fatalf("calls %d, cost %d nanos; want %d, %d", calls, nanos, len(all), wantNanos)
+		if calls != int64(len(all)) || cost != wantCost {
+			t.Fatalf("calls %d, cost %s; want %d, %s", calls, cost, len(all), wantCost)
 		}
 		if merged.LastUpdated != wantLast || string(merged.Extra["k"]) != `"v"` {
 			t.Fatalf("last_updated %q, extra %q", merged.LastUpdated, merged.Extra)
@@ -508,19 +510,21 @@ func TestMergeEqualsFoldProperty(t *testing.T) {
 	})
 }
 
-func documentOfSessions(n int) *tracker.Document {
-	d := tracker.NewDocument()
+func documentOfSessions(n int) *usagefile.Document {
+	d := usagefile.NewDocument()
 	models := []string{"claude-3-5-sonnet-20241022", "gpt-4o-mini", "gemini-1.5-pro", "llama-3-70b"}
-	loc := time.FixedZone("X", 0)
-	t0 := time.Date(2026, 11, 1, 0, 0, 0, 0, loc)
+	providers := []string{"anthropic", "openai", "google", "unknown"}
+	t0 := time.Date(2026, 11, 1, 0, 0, 0, 0, time.UTC)
 	for i := 0; i < n; i++ {
-		r := tracker.Record{Timestamp: t0.Add(time.Duration(i) * 37 * time.Minute), Model: models[i%len(models)],
-			InputTokens: int64(100 + i), OutputTokens: int64(20 + i%50), CostUSD: float64(i%97) * 0.00037, LatencyMS: float64(i%500) + 0.25}
+		ts := t0.Add(time.Duration(i) * 37 * time.Minute)
+		in, out := int64(100+i), int64(20+i%50)
+		s := usagefile.Session{Timestamp: ts.Format(usagefile.TimestampLayout), Model: models[i%len(models)], Provider: providers[i%len(models)],
+			InputTokens: in, OutputTokens: out, TotalTokens: in + out, CostUSD: usd.FromNanos(int64(i%97) * 370_000),
+			LatencyMS: float64(i%500) + 0.25, Operation: "chat", Metadata: stdjson.RawMessage(`{}`), CacheReadTokens: in / 2}
 		if i%3 == 0 {
-			r.Metadata = map[string]string{"request_id": fmt.Sprintf("req-%d", i), "user": "u1"}
+			s.Metadata = stdjson.RawMessage(fmt.Sprintf(`{"request_id":"req-%d","user":"u1"}`, i))
 		}
-		s, day := tracker.NewSession(&r, loc)
-		d.AddSession(s, day, 1000)
+		d.AddSession(s, ts.Format(usagefile.DayLayout), 1000)
 	}
 	d.LastUpdated = "2026-11-30T00:00:00.000000"
 	return d
@@ -548,7 +552,7 @@ func BenchmarkParseDocument(b *testing.B) {
 	b.SetBytes(int64(len(data)))
 	b.ReportAllocs()
 	for b.Loop() {
-		if _, err := tracker.ParseDocument(data); err != nil {
+		if _, err := usagefile.ParseDocument(data); err != nil {
 			b.Fatal(err)
 		}
 	}
@@ -580,19 +584,19 @@ func BenchmarkAppendJSONGoccyReference(b *testing.B) {
 		Cost   float64 `json:"cost"`
 		Calls  int64   `json:"calls"`
 	}
-	conv := func(m map[string]tracker.Totals) map[string]bucket {
+	conv := func(m map[string]usagefile.Totals) map[string]bucket {
 		out := make(map[string]bucket, len(m))
 		for k, t := range m {
-			out[k] = bucket{t.Tokens, t.Cost(), t.Calls}
+			out[k] = bucket{t.Tokens, t.Cost.Float64(), t.Calls}
 		}
 		return out
 	}
 	v := struct {
-		Sessions          []tracker.Session `json:"sessions"`
-		DailyTotals       map[string]bucket `json:"daily_totals"`
-		ModelBreakdown    map[string]bucket `json:"model_breakdown"`
-		ProviderBreakdown map[string]bucket `json:"provider_breakdown"`
-		LastUpdated       string            `json:"last_updated"`
+		Sessions          []usagefile.Session `json:"sessions"`
+		DailyTotals       map[string]bucket   `json:"daily_totals"`
+		ModelBreakdown    map[string]bucket   `json:"model_breakdown"`
+		ProviderBreakdown map[string]bucket   `json:"provider_breakdown"`
+		LastUpdated       string              `json:"last_updated"`
 	}{d.Sessions, conv(d.DailyTotals), conv(d.ModelBreakdown), conv(d.ProviderBreakdown), d.LastUpdated}
 	out, err := goccy.MarshalIndent(v, "", "  ")
 	if err != nil {
@@ -608,20 +612,20 @@ func BenchmarkAppendJSONGoccyReference(b *testing.B) {
 }
 
 func TestAppendJSONMergesInvalidUTF8Keys(t *testing.T) {
-	d := tracker.NewDocument()
-	d.ModelBreakdown["gpt\xff"] = tracker.Totals{Tokens: 1, CostNanos: 10, Calls: 1}
-	d.ModelBreakdown["gpt\xfe"] = tracker.Totals{Tokens: 2, CostNanos: 20, Calls: 2}
-	d.ModelBreakdown["gpt\uFFFD"] = tracker.Totals{Tokens: 4, CostNanos: 40, Calls: 4}
-	d.ModelBreakdown["ok"] = tracker.Totals{Tokens: 8, CostNanos: 80, Calls: 8}
+	d := usagefile.NewDocument()
+	d.ModelBreakdown["gpt\xff"] = usagefile.Totals{Tokens: 1, Cost: usd.FromNanos(10), Calls: 1}
+	d.ModelBreakdown["gpt\xfe"] = usagefile.Totals{Tokens: 2, Cost: usd.FromNanos(20), Calls: 2}
+	d.ModelBreakdown["gpt\uFFFD"] = usagefile.Totals{Tokens: 4, Cost: usd.FromNanos(40), Calls: 4}
+	d.ModelBreakdown["ok"] = usagefile.Totals{Tokens: 8, Cost: usd.FromNanos(80), Calls: 8}
 	out := encodeDoc(t, d)
 	if n := bytes.Count(out, []byte("\"gpt\uFFFD\": ")); n != 1 {
 		t.Fatalf("key written %d times:\n%s", n, out)
 	}
-	back, err := tracker.ParseDocument(out)
+	back, err := usagefile.ParseDocument(out)
 	if err != nil {
 		t.Fatal(err)
 	}
-	want := map[string]tracker.Totals{"gpt\uFFFD": {Tokens: 7, CostNanos: 70, Calls: 7}, "ok": {Tokens: 8, CostNanos: 80, Calls: 8}}
+	want := map[string]usagefile.Totals{"gpt\uFFFD": {Tokens: 7, Cost: usd.FromNanos(70), Calls: 7}, "ok": {Tokens: 8, Cost: usd.FromNanos(80), Calls: 8}}
 	if !reflect.DeepEqual(back.ModelBreakdown, want) {
 		t.Fatalf("model_breakdown = %v, want %v", back.ModelBreakdown, want)
 	}

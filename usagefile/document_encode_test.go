@@ -1,4 +1,4 @@
-package tracker
+package usagefile
 
 import (
 	"math"
@@ -6,61 +6,48 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/usagering/usagering/usd"
+
 	json "github.com/goccy/go-json"
 )
 
-// TestMetadataEncoding: session metadata is a compact JSON object with
-// sorted keys; invalid UTF-8 becomes U+FFFD; no metadata is {}.
-func TestMetadataEncoding(t *testing.T) {
-	got := string(encodeMetadata(map[string]string{"z": "1", "a": "x\"y", "m": "ok\xffend"}))
-	want := `{"a":"x\"y","m":"ok\ufffdend","z":"1"}`
-	var gotTree, wantTree map[string]string
-	if err := json.Unmarshal([]byte(got), &gotTree); err != nil {
-		t.Fatalf("%s: %v", got, err)
-	}
-	json.Unmarshal([]byte(want), &wantTree)
-	if len(gotTree) != 3 || gotTree["a"] != wantTree["a"] || gotTree["m"] != wantTree["m"] || gotTree["z"] != "1" {
-		t.Fatalf("metadata %s, want %s", got, want)
-	}
-	if strings.Index(got, `"a"`) > strings.Index(got, `"m"`) || strings.Index(got, `"m"`) > strings.Index(got, `"z"`) {
-		t.Fatalf("keys not sorted: %s", got)
-	}
-	if got := string(encodeMetadata(nil)); got != "{}" {
-		t.Fatalf("nil metadata encodes as %s, want {}", got)
-	}
-}
-
-// Bucket costs read back to exactly the written nano-dollars for every
-// |CostNanos| < 2^51, and the text is the float64 Cost().
+// Bucket costs read back exactly, whatever their digits, and the text is
+// what a float reader parses to the nearest float of the exact value.
 func TestTotalsCostRoundTrip(t *testing.T) {
 	r := rand.New(rand.NewPCG(1, 2))
-	check := func(n int64) {
-		b, err := Totals{CostNanos: n}.MarshalJSON()
+	check := func(a usd.Amount) {
+		b, err := Totals{Cost: a}.MarshalJSON()
 		if err != nil {
 			t.Fatal(err)
 		}
 		var back Totals
-		if err := json.Unmarshal(b, &back); err != nil || back.CostNanos != n {
-			t.Fatalf("cost %d nanos written as %s reads back as %d (%v)", n, b, back.CostNanos, err)
+		if err := json.Unmarshal(b, &back); err != nil || back.Cost != a {
+			t.Fatalf("cost %s written as %s reads back as %s (%v)", a, b, back.Cost, err)
 		}
 		var w struct{ Cost float64 }
-		if err := json.Unmarshal(b, &w); err != nil || w.Cost != float64(n)/1e9 {
-			t.Fatalf("cost %d nanos written as %s parses to float %v, want %v", n, b, w.Cost, float64(n)/1e9)
+		if err := json.Unmarshal(b, &w); err != nil || w.Cost != a.Float64() {
+			t.Fatalf("cost %s written as %s parses to float %v, want %v", a, b, w.Cost, a.Float64())
 		}
 	}
-	const bound = 1 << 51
-	for _, n := range []int64{0, 1, -1, 999, 13500000, 1e9, 12e9, bound - 1, -(bound - 1)} {
-		check(n)
-	}
-	for i := 0; i < 200000; i++ {
-		n := r.Int64N(1 << (1 + i%51))
-		if i%2 == 1 {
-			n = -n
+	for _, s := range []string{"0", "0.000000000000000000000001", "-1", "13.5", "0.0000000020345052083", "170141183460469.231731687303715884105727"} {
+		a, err := usd.Parse(s)
+		if err != nil {
+			t.Fatal(err)
 		}
-		check(n)
+		check(a)
+	}
+	for i := 0; i < 100000; i++ {
+		a := usd.FromUnits(r.Int64())
+		if i%3 == 0 {
+			var ok bool
+			if a, ok = a.Mul(r.Int64N(1 << 40)); !ok {
+				continue
+			}
+		}
+		check(a)
 	}
 	for n, want := range map[int64]string{10000: "0.00001", 12e9: "12", 1: "0.000000001", 13500000: "0.0135"} {
-		if b, _ := (Totals{CostNanos: n}).MarshalJSON(); string(b) != `{"tokens":0,"cost":`+want+`,"calls":0}` {
+		if b, _ := (Totals{Cost: usd.FromNanos(n)}).MarshalJSON(); !strings.HasPrefix(string(b), `{"tokens":0,"cost":`+want+`,"calls":0,`) {
 			t.Errorf("%d nanos written as %s, want cost %s", n, b, want)
 		}
 	}
@@ -81,9 +68,9 @@ func TestTotalsIntegerFields(t *testing.T) {
 		}
 	}
 	for _, bad := range []string{`"0.1"`, "null", "true", "[]", "1e400"} {
-		var f floatNumber
-		if err := f.UnmarshalJSON([]byte(bad)); err == nil {
-			t.Errorf("floatNumber(%s) = %v, want an error", bad, f.v)
+		var c costNumber
+		if err := c.UnmarshalJSON([]byte(bad)); err == nil || c.set {
+			t.Errorf("costNumber(%s) = %v, %v; want an error", bad, c.v, c.set)
 		}
 	}
 }
@@ -97,11 +84,11 @@ func TestAppendJSONLayout(t *testing.T) {
 	d := &Document{
 		Sessions: []Session{
 			{Timestamp: "t0", Model: "m<&>\xff", Provider: "p", InputTokens: 1, OutputTokens: 2, TotalTokens: 3,
-				CostUSD: 0.001, LatencyMS: 50, Operation: "chat",
+				CostUSD: amount(t, "0.001"), LatencyMS: 50, Operation: "chat", CacheReadTokens: 1, ReasoningTokens: 2, TTFTMS: 12.5,
 				Metadata: json.RawMessage(`{"k":"v, \"x\": {y}","n":[1,2.50,true], "e": { } }`)},
-			{Timestamp: "t1", CostUSD: 1e-7, LatencyMS: 1e21},
+			{Timestamp: "t1", CostUSD: amount(t, "1e-7"), LatencyMS: 1e21},
 		},
-		ModelBreakdown: map[string]Totals{"b": {1, 2, 3}, "a": {4, 13500000, 6}},
+		ModelBreakdown: map[string]Totals{"b": {Tokens: 1, Cost: usd.FromNanos(2), Calls: 3}, "a": {Tokens: 4, Cost: usd.FromNanos(13500000), Calls: 6, InputTokens: 3, OutputTokens: 1}},
 		LastUpdated:    "now",
 		Extra: map[string]json.RawMessage{"zz": json.RawMessage(` [ 1, {"a" : null} ] `), "aa": json.RawMessage(`3`),
 			"sessions": json.RawMessage(`"skipped"`)},
@@ -126,7 +113,11 @@ func TestAppendJSONLayout(t *testing.T) {
           true
         ],
         "e": {}
-      }
+      },
+      "cache_read_tokens": 1,
+      "cache_write_tokens": 0,
+      "reasoning_tokens": 2,
+      "ttft_ms": 12.5
     },
     {
       "timestamp": "t1",
@@ -135,10 +126,14 @@ func TestAppendJSONLayout(t *testing.T) {
       "input_tokens": 0,
       "output_tokens": 0,
       "total_tokens": 0,
-      "cost_usd": 1e-7,
+      "cost_usd": 0.0000001,
       "latency_ms": 1e+21,
       "operation": "",
-      "metadata": {}
+      "metadata": {},
+      "cache_read_tokens": 0,
+      "cache_write_tokens": 0,
+      "reasoning_tokens": 0,
+      "ttft_ms": 0
     }
   ],
   "daily_totals": {},
@@ -146,12 +141,22 @@ func TestAppendJSONLayout(t *testing.T) {
     "a": {
       "tokens": 4,
       "cost": 0.0135,
-      "calls": 6
+      "calls": 6,
+      "input_tokens": 3,
+      "output_tokens": 1,
+      "cache_read_tokens": 0,
+      "cache_write_tokens": 0,
+      "reasoning_tokens": 0
     },
     "b": {
       "tokens": 1,
       "cost": 0.000000002,
-      "calls": 3
+      "calls": 3,
+      "input_tokens": 0,
+      "output_tokens": 0,
+      "cache_read_tokens": 0,
+      "cache_write_tokens": 0,
+      "reasoning_tokens": 0
     }
   },
   "provider_breakdown": {},
@@ -189,4 +194,13 @@ func TestAppendJSONReusesDst(t *testing.T) {
 	if !strings.HasSuffix(string(got), "\"last_updated\": \"\",\n  \"x\": 1\n}") {
 		t.Errorf("got %q", got)
 	}
+}
+
+func amount(t testing.TB, s string) usd.Amount {
+	t.Helper()
+	a, err := usd.Parse(s)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return a
 }
