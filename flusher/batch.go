@@ -133,11 +133,12 @@ type Stats struct {
 	Pending       int           // items pushed but not yet persisted (in the ring or folded)
 }
 
-// flushRequest is one Flush call waiting for the items claimed before it
-// to be persisted.
+// flushRequest is one Flush (or Fold) call waiting for the items claimed
+// before it to be persisted (or folded).
 type flushRequest struct {
-	target uint64     // ring position: persisted once Persisted >= target
+	target uint64     // ring position: persisted (folded) once Persisted (Folded) >= target
 	done   chan error // buffered 1: the flusher never blocks on it
+	fold   bool       // Fold: answered once folded, without a persist
 }
 
 // Flusher drains one ring into one Sink: its loop goroutine folds batches
@@ -178,8 +179,11 @@ type Flusher[T any] struct {
 
 	requests chan flushRequest
 	closing  chan struct{} // closed by the first Close
+	drained  chan struct{} // closed by run once, after Close, every claimed item is folded
+	abandon  chan struct{} // closed when a Close's ctx ends: the final persist is not retried again
 	done     chan struct{} // closed when run returns
 	closeOne sync.Once
+	abandon1 sync.Once
 	closeErr error // written by run before done is closed
 
 	// The loop hands a persist to the persister goroutine on persistGo
@@ -225,6 +229,8 @@ func New[T any](r *ring.MPSC[T], sink Sink[T], opts Options) (*Flusher[T], error
 		opts:        o,
 		requests:    make(chan flushRequest),
 		closing:     make(chan struct{}),
+		drained:     make(chan struct{}),
+		abandon:     make(chan struct{}),
 		done:        make(chan struct{}),
 		persistGo:   make(chan struct{}),
 		persistDone: make(chan persistResult),
@@ -260,7 +266,35 @@ func (f *Flusher[T]) Flush(ctx context.Context) error {
 	select {
 	case f.requests <- req:
 	case <-f.closing:
-		return f.waitDone(ctx)
+		return f.waitDone(ctx, false)
+	case <-ctx.Done():
+		return ctx.Err()
+	}
+	select {
+	case err := <-req.done:
+		return err
+	case <-ctx.Done():
+		return ctx.Err()
+	}
+}
+
+// Fold returns nil once every item pushed into the ring before the call
+// has been folded into the sink (Sink.Fold has returned for it), or
+// ctx.Err() if ctx ends first. It never waits for a persist: the loop
+// goroutine folds while a persist runs, so Fold waits for at most the
+// folding of what is pending. It is what a reader of the sink's state
+// calls to see everything pushed before it (read-your-writes). After Close
+// it returns once Close has folded everything.
+func (f *Flusher[T]) Fold(ctx context.Context) error {
+	target := f.ring.Claimed()
+	if f.folded.Load() >= target {
+		return nil // nothing pending: no round trip to the loop
+	}
+	req := flushRequest{target: target, done: make(chan error, 1), fold: true}
+	select {
+	case f.requests <- req:
+	case <-f.drained:
+		return nil
 	case <-ctx.Done():
 		return ctx.Err()
 	}
@@ -276,23 +310,31 @@ func (f *Flusher[T]) Flush(ctx context.Context) error {
 // included), folds everything already pushed, persists it, and stops the
 // flusher's goroutines. A failing final persist is retried CloseRetries
 // times with backoff; the result (nil, or the last persist error) is
-// returned by this and every later Close. If ctx ends first, Close returns
-// ctx.Err() and the goroutine still finishes on its own; a later Close
-// waits for it again. Close is idempotent and safe to call concurrently
-// with producers and with Flush.
+// returned by this and every later Close.
+//
+// If ctx ends first, Close returns ctx.Err(), and the final persist is not
+// retried again: the goroutine finishes on its own once the attempt in
+// progress (if any) returns, keeping what it could not persist in the
+// sink, and a later Close waits for that and returns its result. Close is
+// idempotent and safe to call concurrently with producers and with Flush.
 func (f *Flusher[T]) Close(ctx context.Context) error {
 	f.closeOne.Do(func() {
 		f.ring.Close()
 		close(f.closing)
 	})
-	return f.waitDone(ctx)
+	return f.waitDone(ctx, true)
 }
 
-func (f *Flusher[T]) waitDone(ctx context.Context) error {
+// waitDone waits for run to return; if ctx ends first and abandon is set,
+// it tells run not to retry the final persist any more.
+func (f *Flusher[T]) waitDone(ctx context.Context, abandon bool) error {
 	select {
 	case <-f.done:
 		return f.closeErr
 	case <-ctx.Done():
+		if abandon {
+			f.abandon1.Do(func() { close(f.abandon) })
+		}
 		return ctx.Err()
 	}
 }
@@ -541,7 +583,7 @@ func (f *Flusher[T]) sleep(st *loopState[T]) {
 	case res := <-persisted:
 		f.completed(st, res)
 	case r := <-f.requests:
-		st.waiting = append(st.waiting, r)
+		f.take(st, r)
 	case <-f.closing:
 	}
 	st.timer.Stop()
@@ -560,13 +602,24 @@ func (f *Flusher[T]) collect(st *loopState[T]) {
 		}
 		select {
 		case r := <-f.requests:
-			st.waiting = append(st.waiting, r)
+			f.take(st, r)
 		case res := <-persisted:
 			f.completed(st, res)
 		default:
 			return
 		}
 	}
+}
+
+// take answers a Fold request at once, after folding what it covers, and
+// queues a Flush request for the next persist.
+func (f *Flusher[T]) take(st *loopState[T], r flushRequest) {
+	if r.fold {
+		f.foldThrough(st, r.target)
+		r.done <- nil
+		return
+	}
+	st.waiting = append(st.waiting, r)
 }
 
 // finish runs after Close: wait for a running persist, fold everything
@@ -579,13 +632,19 @@ func (f *Flusher[T]) finish(st *loopState[T]) error {
 		err = f.completed(st, <-f.persistDone)
 	}
 	f.foldThrough(st, f.ring.Claimed()) // closed: Claimed no longer moves
+	close(f.drained)
+retries:
 	for attempt := 0; st.unpersisted(); attempt++ {
 		if attempt > 0 {
 			if attempt > f.opts.CloseRetries {
 				break
 			}
 			st.timer.Reset(time.Until(st.retryAt))
-			<-st.timer.C
+			select {
+			case <-st.timer.C:
+			case <-f.abandon:
+				break retries
+			}
 		}
 		f.snapshot(st)
 		err = f.completed(st, f.persistNow())

@@ -631,3 +631,194 @@ func foldedWithin(f *Flusher[int], n uint64) error {
 	}
 	return nil
 }
+
+// TestFoldReadsYourWrites: after Fold returns, everything pushed before it
+// is in the sink, while a persist is stuck and never completes: readers of
+// the sink see their writes without waiting for the disk. Eight producers
+// check it after each of their pushes.
+func TestFoldReadsYourWrites(t *testing.T) {
+	sink := &gatedSink{memSink: newMemSink(0), entered: make(chan struct{}), release: make(chan struct{})}
+	// A batch as large as the ring: pushes never wake the loop to fold
+	// (while a persist runs it waits for a full batch); only Fold does.
+	r, f := start(t, 4096, sink, Options{BatchSize: 4096, FlushInterval: time.Hour})
+	r.Push(-1)
+	go f.Flush(context.Background())
+	<-sink.entered // a persist is stuck from now on
+	const producers, each = 8, 200
+	var wg sync.WaitGroup
+	errs := make(chan error, producers)
+	for p := range producers {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			for i := range each {
+				v := p*each + i
+				if err := r.Push(v); err != nil {
+					errs <- err
+					return
+				}
+				if err := f.Fold(context.Background()); err != nil {
+					errs <- err
+					return
+				}
+				if !sink.hasFolded(v) {
+					errs <- fmt.Errorf("producer %d: %d pushed, then Fold returned, but it is not folded", p, v)
+					return
+				}
+			}
+		}()
+	}
+	wg.Wait()
+	close(errs)
+	for err := range errs {
+		t.Fatal(err)
+	}
+	if st := f.Stats(); st.Flushes != 0 || st.Folded != producers*each+1 {
+		t.Fatalf("stats %+v: want every item folded and no persist done", st)
+	}
+	// Let the stuck persist, and the one Close makes, finish.
+	go func() {
+		for {
+			select {
+			case <-sink.entered:
+			case <-f.Done():
+				return
+			}
+		}
+	}()
+	close(sink.release)
+}
+
+// hasFolded reports whether v was folded.
+func (s *memSink) hasFolded(v int) bool {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	for _, x := range s.folded {
+		if x == v {
+			return true
+		}
+	}
+	return false
+}
+
+// TestFoldAfterClose returns at once: Close folded everything.
+func TestFoldAfterClose(t *testing.T) {
+	sink := newMemSink(0)
+	r, f := start(t, 8, sink, Options{FlushInterval: time.Hour})
+	r.Push(1)
+	if err := f.Close(context.Background()); err != nil {
+		t.Fatal(err)
+	}
+	if err := f.Fold(context.Background()); err != nil {
+		t.Fatalf("Fold after Close = %v", err)
+	}
+	if folded, _ := sink.snapshot(); len(folded) != 1 {
+		t.Fatalf("folded %v, want [1]", folded)
+	}
+}
+
+// TestCloseContextStopsRetries: a Close whose context ends stops the final
+// persist's retries after the attempt in progress, so a caller's deadline
+// bounds the shutdown; the data stays in the sink and a later Close
+// returns the persist error.
+func TestCloseContextStopsRetries(t *testing.T) {
+	sink := newMemSink(16)
+	sink.fail.Store(true)
+	r, _ := ring.New[int](8)
+	f, err := New(r, sink, Options{FlushInterval: time.Hour, RetryBase: 5 * time.Millisecond, RetryMax: 5 * time.Millisecond, CloseRetries: 1_000_000})
+	if err != nil {
+		t.Fatal(err)
+	}
+	r.Push(1)
+	ctx, cancel := context.WithCancel(context.Background())
+	closed := make(chan error, 1)
+	go func() { closed <- f.Close(ctx) }()
+	waitFor(t, sink, "fail") // the first attempt failed; retries are due
+	cancel()
+	if err := <-closed; !errors.Is(err, context.Canceled) {
+		t.Fatalf("Close(canceled) = %v, want context.Canceled", err)
+	}
+	go func() {
+		for range sink.events {
+		}
+	}()
+	if err := f.Close(context.Background()); !errors.Is(err, errDisk) {
+		t.Fatalf("second Close = %v, want errDisk", err)
+	}
+	close(sink.events)
+	sink.mu.Lock()
+	n := len(sink.attempts)
+	sink.mu.Unlock()
+	// The retries stop once the canceled Close is seen: a few attempts at
+	// most, not a million.
+	if n > 100 {
+		t.Fatalf("%d persist attempts after the deadline, want the retries stopped", n)
+	}
+	if folded, _ := sink.snapshot(); len(folded) != 1 {
+		t.Fatalf("folded %v: the data stays in the sink", folded)
+	}
+}
+
+// foldGateSink's Fold announces itself on entered, then waits for gate.
+type foldGateSink struct {
+	*memSink
+	entered chan struct{} // buffered: Fold never blocks on it
+	gate    chan struct{}
+}
+
+func (s *foldGateSink) Fold(batch []int) {
+	s.entered <- struct{}{}
+	<-s.gate
+	s.memSink.Fold(batch)
+}
+
+// TestFoldWaitsForTheFold: Fold returns only after the sink's Fold has
+// returned for the items pushed before it. Each round pushes one item
+// (which does not wake the loop: it waits for a full batch) and calls Fold;
+// the caller of Fold checks, as soon as it returns, that the item is
+// folded. A Fold that answered before the sink's Fold ran for the item
+// would be seen returning, or returning with the item not folded.
+func TestFoldWaitsForTheFold(t *testing.T) {
+	sink := &foldGateSink{memSink: newMemSink(0), entered: make(chan struct{}, 64), gate: make(chan struct{})}
+	r, f := start(t, 64, sink, Options{BatchSize: 64, FlushInterval: time.Hour})
+	defer close(sink.gate) // lets Close fold
+	r.Push(-1)             // wakes the idle loop: fold it, then the loop waits for a batch
+	<-sink.entered
+	sink.gate <- struct{}{}
+	for v := range 20 {
+		if err := r.Push(v); err != nil {
+			t.Fatal(err)
+		}
+		// The caller looks at the sink as soon as Fold returns.
+		type result struct {
+			err    error
+			folded bool
+		}
+		done := make(chan result, 1)
+		go func() {
+			err := f.Fold(context.Background())
+			done <- result{err, sink.hasFolded(v)}
+		}()
+		select {
+		case res := <-done:
+			t.Fatalf("round %d: Fold returned (%v, folded %v) before the sink's Fold ran", v, res.err, res.folded)
+		case <-sink.entered:
+			// The sink's Fold is held. Give a Fold that answered early
+			// every chance to be seen: it would be runnable now. (A
+			// correct Fold cannot return before the gate opens, so this
+			// never fails it.)
+			for range 1000 {
+				runtime.Gosched()
+			}
+			select {
+			case res := <-done:
+				t.Fatalf("round %d: Fold returned (%v) while the sink's Fold was held", v, res.err)
+			default:
+			}
+			sink.gate <- struct{}{}
+			if res := <-done; res.err != nil || !res.folded {
+				t.Fatalf("round %d: Fold = %v, item folded when it returned: %v", v, res.err, res.folded)
+			}
+		}
+	}
+}
