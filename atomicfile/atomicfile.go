@@ -165,6 +165,89 @@ func WriteFile(path string, data []byte, opts Options) error {
 	return replaceFile(fsys, abs, filepath.Dir(abs), filepath.Base(abs), "", data, opts.NoSync)
 }
 
+// WriteNew writes data to a new file at path, atomically and durably, and
+// never replaces an existing file: if path exists it returns an error
+// wrapping fs.ErrExist and writes nothing. The data goes to a temp file
+// that is fsynced and then hard-linked to path (link(2) fails if the name
+// is taken), and the directory is fsynced. Where hard links are not
+// supported it checks that path is free and renames, which is exclusive
+// only against other writers that choose unique names. opts.Backup is
+// ignored. Errors are *StepError, as from Replace.
+func WriteNew(path string, data []byte, opts Options) error {
+	abs, err := absPath(path)
+	if err != nil {
+		return err
+	}
+	fsys := opts.FS
+	if fsys == nil {
+		fsys = OSFS
+	}
+	dir, base := filepath.Dir(abs), filepath.Base(abs)
+	stepErr := func(step string, err error) error { return &StepError{Step: step, Path: abs, Err: err} }
+	tmp, err := fsys.CreateTemp(dir, "."+base+tmpInfix+"*")
+	if err != nil {
+		return stepErr(StepCreateTemp, err)
+	}
+	tmpName := tmp.Name()
+	discard := func(step string, err error) error {
+		errs := []error{stepErr(step, err)}
+		if rerr := fsys.Remove(tmpName); rerr != nil && !errors.Is(rerr, fs.ErrNotExist) {
+			errs = append(errs, fmt.Errorf("remove temp file after failure: %w", rerr))
+		}
+		return errors.Join(errs...)
+	}
+	if err := tmp.Chmod(0o644); err != nil {
+		_ = tmp.Close()
+		return discard(StepCreateTemp, err)
+	}
+	n, err := tmp.Write(data)
+	if err == nil && n < len(data) {
+		err = io.ErrShortWrite
+	}
+	if err != nil {
+		_ = tmp.Close()
+		return discard(StepWrite, err)
+	}
+	if !opts.NoSync {
+		if err := tmp.Sync(); err != nil {
+			_ = tmp.Close()
+			return discard(StepSyncFile, err)
+		}
+	}
+	if err := tmp.Close(); err != nil {
+		return discard(StepCloseFile, err)
+	}
+	switch err := fsys.Link(tmpName, abs); {
+	case err == nil:
+		if err := fsys.Remove(tmpName); err != nil {
+			return stepErr(StepRename, err) // path is complete; a stale temp name is left
+		}
+	case linkUnsupported(err):
+		if _, serr := fsys.Stat(abs); serr == nil {
+			return discard(StepRename, &fs.PathError{Op: "create", Path: abs, Err: fs.ErrExist})
+		}
+		if err := fsys.Rename(tmpName, abs); err != nil {
+			return discard(StepRename, err)
+		}
+	default:
+		return discard(StepRename, err) // fs.ErrExist if path is taken
+	}
+	if !opts.NoSync && dirSyncSupported {
+		d, err := fsys.Open(dir)
+		if err != nil {
+			return stepErr(StepSyncDir, err)
+		}
+		serr := d.Sync()
+		if cerr := d.Close(); serr == nil {
+			serr = cerr
+		}
+		if serr != nil {
+			return stepErr(StepSyncDir, serr)
+		}
+	}
+	return nil
+}
+
 func absPath(path string) (string, error) {
 	if path == "" {
 		return "", ErrEmptyPath

@@ -1107,3 +1107,64 @@ func TestReplaceKeepsPermissions(t *testing.T) {
 		t.Fatalf("replaced file mode %v, want the previous 0640", m)
 	}
 }
+
+func TestWriteNewNeverReplaces(t *testing.T) {
+	dir := t.TempDir()
+	path := filepath.Join(dir, "usage.rescue.1.json")
+	if err := WriteNew(path, []byte("first"), Options{}); err != nil {
+		t.Fatal(err)
+	}
+	err := WriteNew(path, []byte("second"), Options{})
+	if !errors.Is(err, fs.ErrExist) {
+		t.Fatalf("WriteNew over an existing file = %v, want fs.ErrExist", err)
+	}
+	assertContent(t, path, []byte("first"))
+	assertDirNames(t, dir, "usage.rescue.1.json") // no temp file left
+}
+
+func TestWriteNewWithoutHardLinks(t *testing.T) {
+	dir := t.TempDir()
+	path := filepath.Join(dir, "usage.rescue.1.json")
+	ffs := newFaultFS()
+	ffs.fail = func(op, name string) error {
+		if op == "link" {
+			return syscall.EPERM
+		}
+		return nil
+	}
+	if err := WriteNew(path, []byte("first"), Options{FS: ffs}); err != nil {
+		t.Fatal(err)
+	}
+	if err := WriteNew(path, []byte("second"), Options{FS: ffs}); !errors.Is(err, fs.ErrExist) {
+		t.Fatalf("WriteNew over an existing file = %v, want fs.ErrExist", err)
+	}
+	assertContent(t, path, []byte("first"))
+	assertDirNames(t, dir, "usage.rescue.1.json")
+}
+
+func TestWriteNewManyWritersOneName(t *testing.T) {
+	dir := t.TempDir()
+	path := filepath.Join(dir, "x.json")
+	const writers = 16
+	errs := make(chan error, writers)
+	for i := range writers {
+		go func() { errs <- WriteNew(path, fmt.Appendf(nil, "writer %d", i), Options{NoSync: true}) }()
+	}
+	won := 0
+	for range writers {
+		err := <-errs
+		switch {
+		case err == nil:
+			won++
+		case !errors.Is(err, fs.ErrExist):
+			t.Errorf("WriteNew: %v", err)
+		}
+	}
+	if won != 1 {
+		t.Fatalf("%d writers created the file, want exactly 1", won)
+	}
+	if b := readFile(t, path); !strings.HasPrefix(string(b), "writer ") {
+		t.Fatalf("content %q", b)
+	}
+	assertDirNames(t, dir, "x.json")
+}

@@ -81,7 +81,9 @@ type Document struct {
 	ModelBreakdown    map[string]Totals
 	ProviderBreakdown map[string]Totals
 	LastUpdated       string
-	Extra             map[string]json.RawMessage
+	// State is usagering's own state in the file (the "usagering" key).
+	State State
+	Extra map[string]json.RawMessage
 }
 
 // NewDocument returns an empty document: it encodes as the five keys with
@@ -139,6 +141,7 @@ func (d *Document) Clone() *Document {
 		ModelBreakdown:    cloneBuckets(d.ModelBreakdown),
 		ProviderBreakdown: cloneBuckets(d.ProviderBreakdown),
 		LastUpdated:       d.LastUpdated,
+		State:             d.State.clone(),
 	}
 	if c.Sessions == nil {
 		c.Sessions = []Session{}
@@ -253,6 +256,12 @@ func ParseDocument(data []byte) (*Document, error) {
 	}
 	for k, v := range top {
 		if isDocumentKey(k) {
+			continue
+		}
+		if k == keyState {
+			if d.State, err = parseState(v); err != nil {
+				return nil, err
+			}
 			continue
 		}
 		if d.Extra == nil {
@@ -494,13 +503,28 @@ func bucketsForJSON(m map[string]Totals) map[string]Totals {
 	return m
 }
 
-// extraForJSON returns d.Extra without the keys named like the five.
+// extraForJSON returns d.Extra without the keys named like the five, and
+// with State under its key unless it is empty.
 func (d *Document) extraForJSON() map[string]json.RawMessage {
+	if !d.State.IsZero() {
+		state, err := json.Marshal(&d.State)
+		if err != nil {
+			state = nil // a State of strings and ints always encodes
+		}
+		m := make(map[string]json.RawMessage, len(d.Extra)+1)
+		for k, v := range d.Extra {
+			if !isDocumentKey(k) {
+				m[k] = v
+			}
+		}
+		m[keyState] = state
+		return m
+	}
 	for k := range d.Extra {
-		if isDocumentKey(k) {
+		if isDocumentKey(k) || k == keyState {
 			m := make(map[string]json.RawMessage, len(d.Extra))
 			for k, v := range d.Extra {
-				if !isDocumentKey(k) {
+				if !isDocumentKey(k) && k != keyState {
 					m[k] = v
 				}
 			}
