@@ -253,9 +253,19 @@ func TestChaosChild(t *testing.T) {
 	// fault episode lasts well under a second, and 2000 retries 10 to
 	// 20 ms apart leave at least 20 s (and bound the life of a child whose
 	// parent died).
-	tr, err := New(path, testOpts(WithCapacity(256), WithMaxSessions(50), WithCloseRetries(2000))...)
-	if err != nil {
-		t.Fatal(err)
+	// New fails while a directory is at the path (it can never write
+	// there); a service restarted by its supervisor retries, as here, until
+	// the operator (the parent) clears it.
+	var tr *Tracker
+	for attempt := 0; ; attempt++ {
+		tr, err = New(path, testOpts(WithCapacity(256), WithMaxSessions(50), WithCloseRetries(2000))...)
+		if err == nil {
+			break
+		}
+		if !errors.Is(err, ErrUnusablePath) || attempt == 2000 {
+			t.Fatal(err)
+		}
+		time.Sleep(10 * time.Millisecond) // a supervisor's restart delay, not a synchronization
 	}
 	for i := range n {
 		if err := tr.Record(chaosChildRecord(id, i)); err != nil {

@@ -2,6 +2,7 @@ package tracker
 
 import (
 	"errors"
+	"fmt"
 
 	"github.com/usagering/usagering/usagefile"
 )
@@ -34,4 +35,33 @@ var (
 
 	// ErrInvalidOption is wrapped by constructors given an invalid option.
 	ErrInvalidOption = errors.New("tracker: invalid option")
+
+	// ErrInvalidArgument is wrapped by query methods given an out-of-range
+	// argument.
+	ErrInvalidArgument = errors.New("tracker: invalid argument")
+
+	// ErrUnusablePath is wrapped by New and NewSync when the usage file's
+	// path can never be written: empty, a directory (or other non-file) at
+	// the path, or a directory where no file can be created. The wrapping
+	// error says which, and wraps the cause (fs.ErrPermission, say).
+	ErrUnusablePath = errors.New("tracker: unusable usage file path")
 )
+
+// FallbackError is Close's error when the usage file could not be written:
+// Err is the last persist error; Path is the rescue file that holds the
+// Records records instead (merged into the usage file by the next tracker
+// that opens it), or "" if no file could be written and they were lost.
+type FallbackError struct {
+	Path    string
+	Records int
+	Err     error
+}
+
+func (e *FallbackError) Error() string {
+	if e.Path == "" {
+		return fmt.Sprintf("tracker: could not persist; %s lost: %v", records(e.Records), e.Err)
+	}
+	return fmt.Sprintf("tracker: could not persist the usage file (%v); %s saved in %s, to be merged into it when it is next opened", e.Err, records(e.Records), e.Path)
+}
+
+func (e *FallbackError) Unwrap() error { return e.Err }

@@ -69,6 +69,7 @@ type config struct {
 	retryMax      time.Duration
 	closeRetries  int
 	fs            atomicfile.FS // nil: the real file system (WithFS)
+	asyncOnly     []string      // options given that only New takes (NewSync refuses them)
 }
 
 func defaultConfig() config {
@@ -88,9 +89,9 @@ func defaultConfig() config {
 }
 
 // Option configures New and NewSync. Options that concern only the
-// asynchronous path (capacity, batch size, flush interval, overflow, retry
-// and close retries) are accepted and ignored by NewSync, so one option list
-// can drive both trackers.
+// asynchronous tracker (WithCapacity, WithBatchSize, WithFlushInterval,
+// WithOverflow, WithRetry, WithCloseRetries) make NewSync fail with an
+// error naming them: it has no ring, flusher or retries to configure.
 type Option func(*config) error
 
 func buildConfig(opts []Option) (config, error) {
@@ -121,10 +122,11 @@ func invalidOption(format string, args ...any) error {
 	return fmt.Errorf("%w: "+format, append([]any{ErrInvalidOption}, args...)...)
 }
 
-// WithCapacity sets the ring's capacity (rounded up to a power of two,
-// 2 to 1<<30). Default DefaultCapacity.
+// WithCapacity sets the ring's capacity: n from 2 to 1<<30, rounded up to
+// the next power of two (1000 gives 1024). Default DefaultCapacity.
 func WithCapacity(n int) Option {
 	return func(c *config) error {
+		c.asyncOnly = append(c.asyncOnly, "WithCapacity")
 		if n < 2 || n > 1<<30 {
 			return invalidOption("capacity %d not in [2, 1<<30]", n)
 		}
@@ -137,6 +139,7 @@ func WithCapacity(n int) Option {
 // them before the flush interval. Default DefaultBatchSize.
 func WithBatchSize(n int) Option {
 	return func(c *config) error {
+		c.asyncOnly = append(c.asyncOnly, "WithBatchSize")
 		if n < 1 {
 			return invalidOption("batch size %d < 1", n)
 		}
@@ -150,6 +153,7 @@ func WithBatchSize(n int) Option {
 // DefaultFlushInterval.
 func WithFlushInterval(d time.Duration) Option {
 	return func(c *config) error {
+		c.asyncOnly = append(c.asyncOnly, "WithFlushInterval")
 		if d <= 0 {
 			return invalidOption("flush interval %v <= 0", d)
 		}
@@ -173,6 +177,7 @@ func WithMaxSessions(n int) Option {
 // WithOverflow sets what Record does on a full ring. Default Block.
 func WithOverflow(o Overflow) Option {
 	return func(c *config) error {
+		c.asyncOnly = append(c.asyncOnly, "WithOverflow")
 		if o != Block && o != Drop {
 			return invalidOption("overflow policy %v", o)
 		}
@@ -213,7 +218,10 @@ func WithLocation(loc *time.Location) Option {
 }
 
 // WithClock sets the clock that stamps records without a Timestamp and
-// decides what "today" is. Default time.Now.
+// decides what "today" is. By default the asynchronous tracker reads the
+// wall clock through a cheaper stamp clock (one monotonic clock read,
+// resynced with time.Now at every persist) and the synchronous one calls
+// time.Now.
 func WithClock(now func() time.Time) Option {
 	return func(c *config) error {
 		if now == nil {
@@ -229,6 +237,7 @@ func WithClock(now func() time.Time) Option {
 // DefaultRetryMax.
 func WithRetry(base, max time.Duration) Option {
 	return func(c *config) error {
+		c.asyncOnly = append(c.asyncOnly, "WithRetry")
 		if base <= 0 || max <= 0 {
 			return invalidOption("retry base %v and max %v must be > 0", base, max)
 		}
@@ -241,6 +250,7 @@ func WithRetry(base, max time.Duration) Option {
 // before it writes the fallback files. Default DefaultCloseRetries.
 func WithCloseRetries(n int) Option {
 	return func(c *config) error {
+		c.asyncOnly = append(c.asyncOnly, "WithCloseRetries")
 		if n < 0 {
 			return invalidOption("close retries %d < 0", n)
 		}
@@ -261,8 +271,8 @@ func WithNoSync() Option {
 // WithFS makes the tracker write its usage file through fsys instead of the
 // real file system: the seam for injecting disk faults and stalls (a slow
 // fsync, a full disk) in tests and in cmd/bench's stall scenario. Reading
-// the file, the cross-process lock and Close's fallback files always use the
-// real file system. A nil fsys means the real file system.
+// the file, the cross-process lock and rescue files always use the real
+// file system. A nil fsys means the real file system.
 func WithFS(fsys atomicfile.FS) Option {
 	return func(c *config) error {
 		c.fs = fsys

@@ -1,17 +1,13 @@
 package tracker
 
 import (
-	"errors"
+	"context"
 	"fmt"
 	"maps"
 	"time"
 
 	"github.com/usagering/usagering/usagefile"
 )
-
-// ErrInvalidArgument is wrapped by query methods given an out-of-range
-// argument.
-var ErrInvalidArgument = errors.New("tracker: invalid argument")
 
 // Summary is the original's get_summary result.
 type Summary struct {
@@ -27,11 +23,12 @@ type Summary struct {
 }
 
 // Today returns today's totals (today in the tracker's location and
-// clock). Like every query it is answered from memory: the file as last
-// read or written plus every record folded since. Records still in the
-// ring (at most one batch, or one flush interval, behind) are not counted
-// yet; call Flush first to include everything recorded before.
+// clock). Like every query it reads its writes: it counts every record
+// accepted before the call. It is answered from memory, the file as last
+// read or written plus every record accepted since, after the flusher has
+// folded what was still pending in the ring; it never waits for the disk.
 func (t *Tracker) Today() Totals {
+	t.fold()
 	day := t.cfg.clock().In(t.cfg.loc).Format(usagefile.DayLayout)
 	st := t.state
 	st.mu.RLock()
@@ -50,12 +47,13 @@ func (t *Tracker) Today() Totals {
 // Summary returns the totals of the last days days, today included, their
 // daily averages and the projected monthly cost, and the all-time model
 // and provider breakdowns, as the original's get_summary. Costs are summed
-// exactly (integer nano-dollars). It is answered from memory (see Today).
-// days must be at least 1 (ErrInvalidArgument).
+// exactly. Like Today it counts every record accepted before the call,
+// from memory. days must be at least 1 (ErrInvalidArgument).
 func (t *Tracker) Summary(days int) (Summary, error) {
 	if days < 1 {
 		return Summary{}, fmt.Errorf("%w: days %d < 1", ErrInvalidArgument, days)
 	}
+	t.fold()
 	now := t.cfg.clock().In(t.cfg.loc)
 	y, m, d := now.Date()
 	first := time.Date(y, m, d-days+1, 0, 0, 0, 0, t.cfg.loc).Format(usagefile.DayLayout)
@@ -99,4 +97,12 @@ func (t *Tracker) Summary(days int) (Summary, error) {
 		ModelBreakdown:       models,
 		ProviderBreakdown:    providers,
 	}, nil
+}
+
+// fold has the flusher fold every record accepted before the call, so that
+// a query reads its writes. The loop folds while a persist runs, so this
+// waits for at most the folding of the pending records (a few µs per
+// thousand), never for the disk.
+func (t *Tracker) fold() {
+	_ = t.flusher.Fold(context.Background()) // only ctx can fail it
 }

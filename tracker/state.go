@@ -5,8 +5,6 @@ import (
 	"fmt"
 	"io/fs"
 	"os"
-	"path/filepath"
-	"strconv"
 	"sync"
 	"time"
 
@@ -58,8 +56,10 @@ type state struct {
 
 	stamp *stampClock // the tracker's record clock, resynced at each persist; nil with WithClock
 
+	rescue *rescuer // rescue files of the path; under the lock (load, Persist)
+
 	recoveries     atomic.Int64 // corruption recoveries (load on New or on persist)
-	fallbackWrites atomic.Int64
+	fallbackWrites atomic.Int64 // rescue files written at Close
 	lost           atomic.Int64 // records that reached no file at Close
 }
 
@@ -233,18 +233,16 @@ func (c *providerCache) detect(model string) string {
 }
 
 func newState(path string, cfg config) (*state, error) {
-	if path == "" {
-		return nil, fmt.Errorf("%w: empty path", ErrInvalidOption)
-	}
-	abs, err := filepath.Abs(path)
+	abs, err := usablePath(path, cfg.fs)
 	if err != nil {
-		return nil, fmt.Errorf("tracker: %w", err)
+		return nil, err
 	}
 	s := &state{
-		cfg:   cfg,
-		path:  abs,
-		lock:  newFileLock(abs),
-		delta: newDelta(cfg.maxSessions),
+		cfg:    cfg,
+		path:   abs,
+		lock:   newFileLock(abs),
+		delta:  newDelta(cfg.maxSessions),
+		rescue: newRescuer(abs),
 	}
 	return s, nil
 }
@@ -264,21 +262,28 @@ func (s *state) openFile() error {
 	return nil
 }
 
-// load reads the file under the lock, as New does. A file that is not a
-// usage document is an error; any other failure (a directory at the path,
-// a missing or read-only directory) is left for persist to retry, since it
-// is a disk fault the user may clear while records keep coming.
+// load reads the file under the lock, as New does, and merges the rescue
+// files of earlier runs into it at once (a write) if there are any. It
+// fails if the lock file cannot be taken or the file cannot be read or is
+// not a usage document: New must answer queries with what the file holds,
+// or not start. A failure of the rescue write is left for the persists to
+// retry.
 func (s *state) load() error {
-	err := s.lock.do(func() error {
+	return s.lock.do(func() error {
 		if err := s.openFile(); err != nil {
 			return err
 		}
-		return s.refresh()
+		if err := s.refresh(); err != nil {
+			return err
+		}
+		// Rescue files to merge, or ids of merged ones to forget: write now.
+		if files, _ := usagefile.RescueFiles(s.path, s.rescue.tmpDir); len(files) > 0 || len(s.base.State.Rescued) > 0 {
+			_ = s.persistLocked() // retried by every persist until it works
+		} else {
+			s.rescue.scan = false
+		}
+		return nil
 	})
-	if errors.Is(err, ErrForeignFile) {
-		return err
-	}
-	return nil
 }
 
 // refresh re-reads the file into base unless it is still what we last read
@@ -356,59 +361,68 @@ func (s *state) Snapshot() {
 }
 
 // Persist implements flusher.Sink: under the cross-process lock, bring base
-// up to date with the file, write base ⊕ frozen, and make it the new base.
-// It runs while Fold goes on into delta, which it never reads.
+// up to date with the file, write base ⊕ rescue files ⊕ frozen, and make
+// it the new base. It runs while Fold goes on into delta, which it never
+// reads.
 func (s *state) Persist() error {
 	if s.stamp != nil {
 		s.stamp.resync()
 	}
-	return s.lock.do(func() error {
-		if err := s.openFile(); err != nil {
-			return err
-		}
-		if err := s.refresh(); err != nil {
-			return err
-		}
-		doc := s.merged(s.frozen)
-		var err error
-		s.buf, err = doc.AppendJSON(s.buf[:0])
-		if err != nil {
-			return fmt.Errorf("tracker: encode %s: %w", s.path, err)
-		}
-		err = s.file.Replace(s.buf)
-		// A failed directory fsync comes after the rename: the file holds
-		// doc already, so doc is the new base and frozen is spent (merging
-		// it again would count it twice). The error still fails this
-		// persist, and the retry rewrites the same content durably.
-		var step *atomicfile.StepError
-		if err == nil || errors.As(err, &step) && step.Step == atomicfile.StepSyncDir {
-			s.lastWrite, _ = os.Stat(s.path)
-			s.mu.Lock()
-			s.base = doc
-			spent := s.frozen
-			s.frozen = nil
-			s.mu.Unlock()
-			if spent != nil {
-				spent.reset() // no query can reach it any more
-				s.spare = spent
-			}
-		}
-		if err != nil {
-			return fmt.Errorf("tracker: write %s: %w", s.path, err)
-		}
-		return nil
-	})
+	return s.lock.do(s.persistLocked)
 }
 
-// merged returns a new document: base (or an empty one) ⊕ d, stamped now.
-// Called by Persist (or after the flusher stopped).
-func (s *state) merged(d *delta) *usagefile.Document {
+// persistLocked is Persist under the lock.
+func (s *state) persistLocked() error {
+	if err := s.openFile(); err != nil {
+		return err
+	}
+	if err := s.refresh(); err != nil {
+		return err
+	}
+	doc := s.compose(s.frozen)
+	var err error
+	s.buf, err = doc.AppendJSON(s.buf[:0])
+	if err != nil {
+		s.rescue.settle(false)
+		return fmt.Errorf("tracker: encode %s: %w", s.path, err)
+	}
+	err = s.file.Replace(s.buf)
+	// A failed directory fsync comes after the rename: the file holds
+	// doc already, so doc is the new base and frozen is spent (merging
+	// it again would count it twice). The error still fails this
+	// persist, and the retry rewrites the same content durably.
+	var step *atomicfile.StepError
+	written := err == nil || errors.As(err, &step) && step.Step == atomicfile.StepSyncDir
+	s.rescue.settle(written)
+	if written {
+		s.lastWrite, _ = os.Stat(s.path)
+		s.mu.Lock()
+		s.base = doc
+		spent := s.frozen
+		s.frozen = nil
+		s.mu.Unlock()
+		if spent != nil {
+			spent.reset() // no query can reach it any more
+			s.spare = spent
+		}
+	}
+	if err != nil {
+		return fmt.Errorf("tracker: write %s: %w", s.path, err)
+	}
+	return nil
+}
+
+// compose returns the document the next write makes: base (or an empty
+// one) ⊕ the rescue files not yet absorbed ⊕ d, stamped now. Called by
+// Persist, under the lock.
+func (s *state) compose(d *delta) *usagefile.Document {
 	var doc *usagefile.Document
 	if s.base != nil {
 		doc = s.base.Clone()
 	} else {
 		doc = usagefile.NewDocument()
 	}
+	s.rescue.absorb(doc, s.cfg.maxSessions)
 	if d != nil {
 		doc.Merge(d.document(s.cfg.loc), s.cfg.maxSessions)
 	}
@@ -416,47 +430,28 @@ func (s *state) merged(d *delta) *usagefile.Document {
 	return doc
 }
 
-// FallbackError is Close's error when the usage file could not be written:
-// Err is the last persist error, Path where the data went instead (the
-// backup or an emergency file), or "" if no file could be written and
-// Records records were lost.
-type FallbackError struct {
-	Path    string
-	Records int
-	Err     error
-}
-
-func (e *FallbackError) Error() string {
-	if e.Path == "" {
-		return fmt.Sprintf("tracker: could not persist; %d records lost: %v", e.Records, e.Err)
+// writeRescue writes frozen ⊕ delta, every record accepted and not
+// persisted, to a rescue file of its own (see rescuer), and returns Close's
+// error: a *FallbackError naming the file, or saying the records were lost
+// if none could be written. Called by Close once the flusher's goroutines
+// have stopped, after the final persist failed with persistErr.
+func (s *state) writeRescue(persistErr error) error {
+	s.Snapshot() // delta joins frozen
+	if s.frozen == nil || s.frozen.count == 0 {
+		// Nothing unwritten: the last write failed after its rename (its
+		// directory fsync), so the file holds everything, but that it is
+		// on stable storage is not known.
+		return fmt.Errorf("tracker: %s holds every record, but its last write may not be durable: %w", s.path, persistErr)
 	}
-	return fmt.Sprintf("tracker: could not persist the usage file (%v); %d unpersisted records saved in %s", e.Err, e.Records, e.Path)
-}
-
-func (e *FallbackError) Unwrap() error { return e.Err }
-
-// fallback writes base ⊕ frozen ⊕ delta where it can, as the original
-// does: the backup file, then usage.emergency.<unix>.json beside the usage
-// file, then the same name in the system's temporary directory. Called by
-// Close after the flusher's goroutines have stopped.
-func (s *state) fallback(persistErr error) error {
-	s.Snapshot() // delta joins frozen, which is then never nil
 	pending := s.frozen.count
-	data, err := s.merged(s.frozen).AppendJSON(nil)
+	now := s.cfg.clock()
+	doc := s.frozen.document(s.cfg.loc)
+	doc.LastUpdated = now.In(s.cfg.loc).Format(usagefile.TimestampLayout)
+	p, err := writeRescue(s.path, s.rescue.tmpDir, doc, rescueInfo(s.path, pending, now, persistErr), s.cfg.noSync)
 	if err != nil {
 		s.lost.Add(int64(pending))
 		return &FallbackError{Records: pending, Err: errors.Join(persistErr, err)}
 	}
-	emergency := usagefile.SiblingPath(s.path, "emergency."+strconv.FormatInt(s.cfg.clock().Unix(), 10))
-	errs := []error{persistErr}
-	for _, p := range []string{usagefile.BackupPath(s.path), emergency, filepath.Join(os.TempDir(), filepath.Base(emergency))} {
-		err := atomicfile.WriteFile(p, data, atomicfile.Options{NoSync: s.cfg.noSync})
-		if err == nil {
-			s.fallbackWrites.Inc()
-			return &FallbackError{Path: p, Records: pending, Err: persistErr}
-		}
-		errs = append(errs, err)
-	}
-	s.lost.Add(int64(pending))
-	return &FallbackError{Records: pending, Err: errors.Join(errs...)}
+	s.fallbackWrites.Inc()
+	return &FallbackError{Path: p, Records: pending, Err: persistErr}
 }

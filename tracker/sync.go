@@ -2,10 +2,12 @@ package tracker
 
 import (
 	"context"
+	"errors"
 	"fmt"
-	"path/filepath"
+	"strings"
 	"sync"
 	"sync/atomic"
+	"time"
 
 	"github.com/usagering/usagering/atomicfile"
 	"github.com/usagering/usagering/usagefile"
@@ -32,34 +34,51 @@ type SyncTracker struct {
 	mu         sync.Mutex
 	file       *atomicfile.Target // guarded by mu; opened under lock
 	buf        []byte             // guarded by mu: encode buffer, reused
+	rescue     *rescuer           // guarded by mu, used under the lock
 	recoveries atomic.Int64
 }
 
 var _ Recorder = (*SyncTracker)(nil)
 
-// NewSync returns a synchronous tracker of the usage file at path. It takes
-// the options New takes, using those that concern a synchronous tracker
-// (WithMaxSessions, WithPricing, WithLocation, WithClock, WithNoSync) and
-// ignoring the rest. It reads the file once to fail early: it returns an
-// error if the file is not a usage document (ErrForeignFile) or cannot be
-// read; a missing file is fine (it is written by the first Record) and a
-// corrupt one is recovered from as LoadDocument does.
+// NewSync returns a synchronous tracker of the usage file at path. It
+// takes the options New takes that concern a synchronous tracker
+// (WithMaxSessions, WithPricing, WithLocation, WithClock, WithNoSync,
+// WithFS) and fails, naming them, on the others. Like New it creates a
+// missing parent directory, fails with ErrUnusablePath on a path that can
+// never be written, reads the file once to fail early (ErrForeignFile, or
+// an unreadable file; a corrupt one is recovered from as usagefile.Load
+// does), and merges the rescue files earlier runs left for the path.
 func NewSync(path string, opts ...Option) (*SyncTracker, error) {
 	cfg, err := buildConfig(opts)
 	if err != nil {
 		return nil, err
 	}
-	if path == "" {
-		return nil, fmt.Errorf("%w: empty path", ErrInvalidOption)
+	if len(cfg.asyncOnly) > 0 {
+		return nil, fmt.Errorf("%w: %s configure the asynchronous tracker (New) only", ErrInvalidOption, strings.Join(cfg.asyncOnly, ", "))
 	}
-	abs, err := filepath.Abs(path)
+	abs, err := usablePath(path, cfg.fs)
 	if err != nil {
-		return nil, fmt.Errorf("tracker: %w", err)
+		return nil, err
 	}
-	t := &SyncTracker{cfg: cfg, path: abs, lock: newFileLock(abs)}
+	t := &SyncTracker{cfg: cfg, path: abs, lock: newFileLock(abs), rescue: newRescuer(abs)}
 	t.mu.Lock()
 	defer t.mu.Unlock()
-	if err := t.lock.do(func() error { _, err := t.load(); return err }); err != nil {
+	err = t.lock.do(func() error {
+		doc, err := t.load()
+		if err != nil {
+			return err
+		}
+		if files, _ := usagefile.RescueFiles(abs, t.rescue.tmpDir); len(files) == 0 && len(doc.State.Rescued) == 0 {
+			t.rescue.scan = false
+			return nil
+		}
+		_ = t.write(doc, nil, cfg.clock()) // retried by every Record until it works
+		return nil
+	})
+	if err != nil {
+		if !errors.Is(err, ErrForeignFile) {
+			err = fmt.Errorf("%w: %w", ErrUnusablePath, err)
+		}
 		return nil, err
 	}
 	return t, nil
@@ -108,19 +127,34 @@ func (t *SyncTracker) Record(r Record) error {
 		if err != nil {
 			return err
 		}
-		s, day := NewSession(&r, t.cfg.loc)
-		doc.AddSession(s, day, t.cfg.maxSessions)
-		var buf [40]byte
-		doc.LastUpdated = string(now.In(t.cfg.loc).AppendFormat(buf[:0], usagefile.TimestampLayout))
-		t.buf, err = doc.AppendJSON(t.buf[:0])
-		if err != nil {
-			return err
-		}
-		if err := t.file.Replace(t.buf); err != nil {
-			return fmt.Errorf("tracker: write %s: %w", t.path, err)
-		}
-		return nil
+		return t.write(doc, &r, now)
 	})
+}
+
+// write adds r (if not nil) and the rescue files not yet absorbed to doc,
+// the file's content, and replaces the file with it. Called with mu and the
+// lock held.
+func (t *SyncTracker) write(doc *usagefile.Document, r *Record, now time.Time) error {
+	t.rescue.absorb(doc, t.cfg.maxSessions)
+	if r != nil {
+		s, day := NewSession(r, t.cfg.loc)
+		doc.AddSession(s, day, t.cfg.maxSessions)
+	}
+	var buf [40]byte
+	doc.LastUpdated = string(now.In(t.cfg.loc).AppendFormat(buf[:0], usagefile.TimestampLayout))
+	var err error
+	t.buf, err = doc.AppendJSON(t.buf[:0])
+	if err != nil {
+		t.rescue.settle(false)
+		return err
+	}
+	err = t.file.Replace(t.buf)
+	var step *atomicfile.StepError
+	t.rescue.settle(err == nil || errors.As(err, &step) && step.Step == atomicfile.StepSyncDir)
+	if err != nil {
+		return fmt.Errorf("tracker: write %s: %w", t.path, err)
+	}
+	return nil
 }
 
 // Flush returns nil at once: every record is written before Record

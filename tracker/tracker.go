@@ -2,6 +2,7 @@ package tracker
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"sync"
 	"time"
@@ -26,21 +27,27 @@ type Tracker struct {
 
 	dropped atomic.Int64 // records refused with ErrFull (Drop policy)
 
-	closeOnce sync.Once
-	closeErr  error // set once, inside closeOnce
+	finishOnce sync.Once
+	closeErr   error // set once, inside finishOnce, after the flusher stopped
 }
 
 var _ Recorder = (*Tracker)(nil)
 
 // New opens (or creates) the usage file at path and starts the tracker's
-// flusher. The file is loaded now, under the cross-process lock: a corrupt
-// file is recovered from (backup, or archived and started afresh; see
-// LoadDocument); a file that is valid JSON but not a usage document is an
-// error wrapping ErrForeignFile, and nothing is written to it. A file that
-// cannot be read for a disk reason (a directory at path, a missing or
-// unreadable directory) is not an error here: records are kept in memory
-// and the load is retried with every persist, so the fault can be cleared
-// while the service runs. Invalid options give an error wrapping
+// flusher. A missing parent directory is created. The file is loaded now,
+// under the cross-process lock: a corrupt file is recovered from (backup,
+// or archived and started afresh; see usagefile.Load); a file that is
+// valid JSON but not a usage document is an error wrapping ErrForeignFile,
+// and nothing is written to it. Rescue files that earlier runs left for
+// this path (records they could not write at Close) are merged into the
+// file now, each exactly once.
+//
+// New fails fast on what can never work, with an error wrapping
+// ErrUnusablePath: a directory at path, a directory where no file can be
+// created, a lock file that cannot be taken; and on a file it cannot read:
+// queries must answer with what the file holds. Faults that appear later
+// (a full disk, a directory moved away) are retried by the persists while
+// records stay in memory. Invalid options give an error wrapping
 // ErrInvalidOption.
 func New(path string, opts ...Option) (*Tracker, error) {
 	cfg, err := buildConfig(opts)
@@ -60,6 +67,9 @@ func New(path string, opts ...Option) (*Tracker, error) {
 	}
 	st.stamp = stamp // before the flusher's goroutine reads it
 	if err := st.load(); err != nil {
+		if !errors.Is(err, ErrForeignFile) && !errors.Is(err, ErrUnusablePath) {
+			err = fmt.Errorf("%w: %w", ErrUnusablePath, err)
+		}
 		return nil, err
 	}
 	r, err := ring.New[Record](cfg.capacity)
@@ -126,28 +136,48 @@ func (t *Tracker) Flush(ctx context.Context) error {
 	return t.flusher.Flush(ctx)
 }
 
-// Close stops accepting records (Record returns ErrClosed, also for callers
-// waiting on a full ring), persists everything accepted, and stops the
-// flusher. If the usage file cannot be written even after the close
-// retries, Close writes the data to the first of the backup file,
-// <stem>.emergency.<unix>.json beside the file, or the same name in the
-// system's temporary directory that works, and returns a *FallbackError
-// naming it. Close is idempotent: later calls return the same result.
-func (t *Tracker) Close() error {
-	t.closeOnce.Do(func() {
-		// Background: the flusher's own CloseRetries bound the wait.
-		err := t.flusher.Close(context.Background())
+// Shutdown stops accepting records (Record returns ErrClosed, also for
+// callers waiting on a full ring), persists everything accepted, and stops
+// the flusher, within ctx.
+//
+// If the usage file cannot be written, the final persist is retried
+// (WithCloseRetries) until ctx ends; then the records that could not be
+// written go to a rescue file of their own, beside the usage file or, if
+// its directory cannot take it, in the system's temporary directory, and
+// Shutdown returns a *FallbackError naming it. The next tracker that opens
+// the usage file merges the rescue file into it, exactly once.
+//
+// If ctx ends while a persist is still running (a stalled disk), Shutdown
+// returns an error wrapping ctx.Err(): the records stay in memory, no
+// retry follows the running persist, and a later Shutdown or Close waits
+// for it and returns the final result (writing the rescue file if it
+// failed). Shutdown and Close are idempotent: once the flusher has
+// stopped, every call returns the same result.
+func (t *Tracker) Shutdown(ctx context.Context) error {
+	err := t.flusher.Close(ctx)
+	select {
+	case <-t.flusher.Done():
+		err = t.flusher.Close(context.Background()) // its own result, now final, even if ctx ended too
+	default:
+		return fmt.Errorf("tracker: shutdown of %s: a persist is still running; %d records wait in memory: %w", t.state.path, t.flusher.Stats().Pending, err)
+	}
+	t.finishOnce.Do(func() {
 		if err != nil {
-			// The flusher's goroutine has stopped: the state is ours.
-			err = t.state.fallback(err)
+			// The flusher's goroutines have stopped: the state is ours.
+			err = t.state.writeRescue(err)
 		}
 		t.closeErr = err
 	})
 	return t.closeErr
 }
 
+// Close is Shutdown without a deadline of its own: the final persist is
+// tried 1 + WithCloseRetries times (default 4), with backoff, before the
+// rescue file. See Shutdown.
+func (t *Tracker) Close() error { return t.Shutdown(context.Background()) }
+
 // Stats is the tracker's counters, with the original tool's keys plus
-// dropped and pending.
+// usagering's.
 type Stats struct {
 	TotalFlushes         int64     `json:"total_flushes"`         // successful persists
 	TotalRecords         int64     `json:"total_records"`         // records persisted
@@ -155,13 +185,16 @@ type Stats struct {
 	QueueSize            int       `json:"queue_size"`            // in the ring, not yet folded
 	ErrorCount           int64     `json:"error_count"`           // failed persists
 	RetryCount           int64     `json:"retry_count"`           // persist attempts after a failure
-	FallbackWrites       int64     `json:"fallback_writes"`       // Close wrote a fallback file
+	FallbackWrites       int64     `json:"fallback_writes"`       // rescue files written at Close
 	LostRecords          int64     `json:"lost_records"`          // dropped (Drop policy) or reaching no file at Close
 	CorruptionRecoveries int64     `json:"corruption_recoveries"` // corrupt files recovered from
 	LastFlushTime        time.Time `json:"last_flush_time"`       // zero before the first persist
 	LastError            string    `json:"last_error"`            // latest persist error, "" after a success
 	Dropped              int64     `json:"dropped"`               // refused with ErrFull
 	Pending              int       `json:"pending"`               // accepted, not yet persisted: BufferSize + QueueSize
+	RecoveredRecords     int64     `json:"recovered_records"`     // records merged from rescue files of earlier runs
+	RecoveredFiles       int64     `json:"recovered_files"`       // rescue files merged
+	UnreadableRescues    int64     `json:"unreadable_rescues"`    // rescue files found but not readable (kept, retried)
 }
 
 // Stats returns the tracker's counters without waiting for the flusher.
@@ -183,6 +216,9 @@ func (t *Tracker) Stats() Stats {
 		CorruptionRecoveries: t.state.recoveries.Load(),
 		LastFlushTime:        fs.LastFlush,
 		Dropped:              t.dropped.Load(),
+		RecoveredRecords:     t.state.rescue.recoveredRecords.Load(),
+		RecoveredFiles:       t.state.rescue.recoveredFiles.Load(),
+		UnreadableRescues:    t.state.rescue.unreadable.Load(),
 	}
 	s.Pending = fs.Pending
 	if fs.LastError != nil {
