@@ -20,8 +20,8 @@
 //	  "input_cost_per_token": 2.5e-06, "output_cost_per_token": 1e-05,
 //	  "cache_read_input_token_cost": 1.25e-06}}
 //
-// To refresh the embedded table, put the new file where doc.go's
-// go:generate line reads it (shared/pricing/ beside the repository, or
+// To refresh the embedded table, put the new file where the generate
+// directive in doc.go reads it (shared/pricing/ beside the repository, or
 // pass -in) and run "go generate ./pricing"; the output is committed, so
 // builds need neither the JSON file nor the network.
 //

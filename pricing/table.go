@@ -73,6 +73,9 @@ type Entry struct {
 	// Rates are the entry's base rates; Input and Output are always set.
 	Rates Rates
 	tiers []Tier // ascending by Above; read only
+	// billed[0] holds the rates of a call below every tier, billed[i+1]
+	// those of tiers[i], resolved at build time (see RatesAt); read only.
+	billed []billed
 }
 
 // Tiers returns a copy of the entry's tiers, ascending by Above.
@@ -114,14 +117,29 @@ type billed struct {
 	input, output, cacheRead, cacheWrite, reasoning usd.Amount
 }
 
-func (e *Entry) billedAt(input int64) billed {
-	r := e.Rates
+// billedAt returns the rates a call with a prompt of input tokens is billed
+// at.
+func (e *Entry) billedAt(input int64) *billed {
 	for i := len(e.tiers) - 1; i >= 0; i-- {
 		if input > e.tiers[i].Above {
-			r = overlay(r, e.tiers[i].Rates)
-			break
+			return &e.billed[i+1]
 		}
 	}
+	return &e.billed[0]
+}
+
+// resolve fills e.billed from e.Rates and e.tiers.
+func (e *Entry) resolve() {
+	e.billed = make([]billed, 0, 1+len(e.tiers))
+	e.billed = append(e.billed, resolve(e.Rates))
+	for _, t := range e.tiers {
+		e.billed = append(e.billed, resolve(overlay(e.Rates, t.Rates)))
+	}
+}
+
+// resolve returns the rates r bills at: a missing cache rate is the input
+// rate, a missing reasoning rate the output rate.
+func resolve(r Rates) billed {
 	b := billed{input: r.Input.PerToken, output: r.Output.PerToken}
 	b.cacheRead = or(r.CacheRead, b.input)
 	b.cacheWrite = or(r.CacheWrite, b.input)
@@ -248,7 +266,9 @@ func newTable(f *litellm.File) *Table {
 		t.prefixes[p] = struct{}{}
 	}
 	for _, le := range f.Entries {
-		t.entries = append(t.entries, newEntry(&le))
+		e := newEntry(&le)
+		e.resolve()
+		t.entries = append(t.entries, e)
 	}
 	rank := func(prefix string) int { return slices.Index(firstParty, prefix) }
 	for i := range t.entries {
