@@ -82,7 +82,8 @@ func Load(r io.Reader) (*Table, error) {
 // entries of LiteLLM's price table (project BerriAI/litellm, MIT licence)
 // of DefaultTableDate, generated into litellm_gen.go by "go generate". The
 // first call parses it with Load's parser; every call returns the same
-// table.
+// table. (It would panic if the embedded table did not load, which the
+// package's tests rule out.)
 func Default() *Table { return defaultTable() }
 
 // DefaultTableDate is the date of the LiteLLM table that Default embeds.

@@ -3,7 +3,6 @@ package litellm
 import (
 	"bytes"
 	"encoding/json"
-	"errors"
 	"fmt"
 	"io"
 	"math"
@@ -369,11 +368,4 @@ func excerpt(raw json.RawMessage) string {
 		return string(raw[:40]) + "…"
 	}
 	return string(raw)
-}
-
-// IsEntryError reports whether err is an *EntryError, and returns it.
-func IsEntryError(err error) (*EntryError, bool) {
-	var e *EntryError
-	ok := errors.As(err, &e)
-	return e, ok
 }
