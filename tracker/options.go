@@ -5,6 +5,7 @@ import (
 	"time"
 
 	"github.com/usagering/usagering/atomicfile"
+	"github.com/usagering/usagering/pricing"
 )
 
 // Overflow says what Record does when the ring is full.
@@ -60,7 +61,7 @@ type config struct {
 	flushInterval time.Duration
 	maxSessions   int
 	overflow      Overflow
-	pricing       Pricing
+	prices        pricing.Pricer // nil: pricing.Default(), loaded by the constructor
 	loc           *time.Location
 	clock         func() time.Time
 	clockSet      bool // clock was given by WithClock; else New uses a stampClock
@@ -79,7 +80,6 @@ func defaultConfig() config {
 		flushInterval: DefaultFlushInterval,
 		maxSessions:   DefaultMaxSessions,
 		overflow:      Block,
-		pricing:       DefaultPricing(),
 		loc:           time.Local,
 		clock:         time.Now,
 		retryBase:     DefaultRetryBase,
@@ -103,6 +103,9 @@ func buildConfig(opts []Option) (config, error) {
 		if err := o(&c); err != nil {
 			return c, err
 		}
+	}
+	if c.prices == nil {
+		c.prices = pricing.Default()
 	}
 	if c.retryMax < c.retryBase {
 		return c, fmt.Errorf("%w: retry max %v below retry base %v", ErrInvalidOption, c.retryMax, c.retryBase)
@@ -186,21 +189,17 @@ func WithOverflow(o Overflow) Option {
 	}
 }
 
-// WithPricing sets the table CalculateCost uses. Default DefaultPricing().
-func WithPricing(p Pricing) Option {
+// WithPrices sets the price table that records without a cost are priced
+// from (see Record.CostUSD): pricing.Default() (LiteLLM's table, embedded)
+// unless given; pricing.Original() reproduces the original tool's figures;
+// pricing.Load reads a newer table, and pricing.Chain puts a table of your
+// own first. SetPrices swaps it while the tracker runs.
+func WithPrices(p pricing.Pricer) Option {
 	return func(c *config) error {
-		for i, mp := range p {
-			if mp.Model == "" {
-				return invalidOption("pricing entry %d has an empty model", i)
-			}
-			if err := checkAmount("pricing "+mp.Model+" input", mp.Price.Input); err != nil {
-				return invalidOption("%v", err)
-			}
-			if err := checkAmount("pricing "+mp.Model+" output", mp.Price.Output); err != nil {
-				return invalidOption("%v", err)
-			}
+		if p == nil {
+			return invalidOption("nil price table")
 		}
-		c.pricing = p
+		c.prices = p
 		return nil
 	}
 }

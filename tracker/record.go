@@ -34,6 +34,14 @@ const (
 // token, cached or not, so CacheReadTokens and CacheWriteTokens are parts of
 // it; OutputTokens counts every generated token, so ReasoningTokens is a part
 // of it. (Anthropic reports input_tokens without its cache counts: add them.)
+//
+// Cost: a record that carries a CostUSD keeps it. A record without one
+// (CostUSD 0 and not Free) is priced by the tracker from its price table
+// (WithPrices) when it is folded, off the caller's path, exactly; one whose
+// model the table does not know costs 0 and is counted in
+// Stats.UnpricedRecords, never silently free. An empty Provider is the
+// table's provider of the model (so "o3" is "openai"), else
+// DetectProvider's guess.
 type Record struct {
 	Timestamp          time.Time         // zero → now (stamped by the tracker)
 	Model              string            // required
@@ -43,11 +51,15 @@ type Record struct {
 	CacheReadTokens    int64             // ≥ 0: prompt tokens read from the provider's cache
 	CacheWriteTokens   int64             // ≥ 0: prompt tokens written to the cache; reads + writes ≤ InputTokens
 	ReasoningTokens    int64             // ≥ 0, ≤ OutputTokens: output tokens spent on reasoning
-	CostUSD            float64           // finite, ≥ 0; as passed: never computed from the tokens (see CalculateCost)
+	CostUSD            float64           // finite, ≥ 0; 0: priced from the tracker's table (see Free)
 	LatencyMS          float64           // finite, ≥ 0
 	TimeToFirstTokenMS float64           // finite, ≥ 0; 0 = unknown
 	Operation          string            // empty → "chat"
 	Metadata           map[string]string // optional
+	// Free says the call cost nothing (a local model, say): a zero CostUSD
+	// is then the cost, not "price it from the table". With Free, CostUSD
+	// must be 0.
+	Free bool
 }
 
 // Bounds of a non-zero Timestamp, in Unix seconds: a day inside years
@@ -90,7 +102,7 @@ func (r *Record) Validate() error {
 		r.InputTokens >= 0 && r.OutputTokens >= 0 && r.InputTokens <= math.MaxInt64-r.OutputTokens &&
 		r.CacheReadTokens >= 0 && r.CacheWriteTokens >= 0 && r.CacheWriteTokens <= r.InputTokens-r.CacheReadTokens &&
 		r.ReasoningTokens >= 0 && r.ReasoningTokens <= r.OutputTokens &&
-		r.CostUSD >= 0 && r.CostUSD <= MaxCostUSD && r.LatencyMS >= 0 && r.LatencyMS <= math.MaxFloat64 &&
+		r.CostUSD >= 0 && r.CostUSD <= MaxCostUSD && (!r.Free || r.CostUSD == 0) && r.LatencyMS >= 0 && r.LatencyMS <= math.MaxFloat64 &&
 		r.TimeToFirstTokenMS >= 0 && r.TimeToFirstTokenMS <= math.MaxFloat64 &&
 		(r.Timestamp.IsZero() || (u >= minRecordUnix && u <= maxRecordUnix)) &&
 		len(r.Metadata) <= MaxMetadataKeys {
@@ -134,6 +146,9 @@ func (r *Record) validateSlow() error {
 	}
 	if r.CostUSD > MaxCostUSD {
 		return invalidRecord("CostUSD", "%g, over the limit of %g", r.CostUSD, float64(MaxCostUSD))
+	}
+	if r.Free && r.CostUSD != 0 {
+		return invalidRecord("CostUSD", "%g with Free set; a free call costs 0", r.CostUSD)
 	}
 	if err := checkAmount("LatencyMS", r.LatencyMS); err != nil {
 		return err

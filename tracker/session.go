@@ -23,8 +23,18 @@ var emptyMetadata = json.RawMessage("{}")
 // session and its breakdown keys are exactly what the file holds. Metadata is encoded as a JSON object of
 // strings with sorted keys ({} when there is none).
 //
+// The session's cost is r.CostUSD (its shortest decimal, exactly): a
+// session does not price a record; the trackers do, from their table.
+//
 // NewSession does not validate r: call r.Validate first.
 func NewSession(r *Record, loc *time.Location) (s usagefile.Session, day string) {
+	cost, _ := usd.FromFloat(r.CostUSD) // finite: validated
+	s = session(r, cost, loc)
+	return s, s.Timestamp[:strings.IndexByte(s.Timestamp, 'T')]
+}
+
+// session is NewSession with the record's cost given.
+func session(r *Record, cost usd.Amount, loc *time.Location) usagefile.Session {
 	if loc == nil {
 		loc = time.Local
 	}
@@ -34,12 +44,7 @@ func NewSession(r *Record, loc *time.Location) (s usagefile.Session, day string)
 	}
 	var buf [40]byte
 	ts := string(t.In(loc).AppendFormat(buf[:0], usagefile.TimestampLayout))
-	day = ts
-	if i := strings.IndexByte(ts, 'T'); i >= 0 {
-		day = ts[:i]
-	}
-	cost, _ := usd.FromFloat(r.CostUSD) // finite: validated
-	s = usagefile.Session{
+	s := usagefile.Session{
 		Timestamp:        ts,
 		Model:            validUTF8(r.Model),
 		Provider:         validUTF8(r.Provider),
@@ -61,7 +66,7 @@ func NewSession(r *Record, loc *time.Location) (s usagefile.Session, day string)
 	if s.Operation == "" {
 		s.Operation = "chat"
 	}
-	return s, day
+	return s
 }
 
 // validUTF8 returns s with each run of invalid UTF-8 replaced by U+FFFD; it

@@ -46,9 +46,11 @@ type state struct {
 	lastWrite fs.FileInfo // the file as we last read or wrote it; nil: re-read before writing
 	buf       []byte      // encoding buffer, reused
 
+	prices *prices // the price table; priced by Fold
+
 	// Fold and Snapshot only.
-	day      dayCache
-	provider providerCache
+	day   dayCache
+	costs []usd.Amount // Fold's costs of a batch, reused
 
 	// Snapshot and Persist only (they never run concurrently): a written
 	// generation, emptied, for the next Snapshot to fold into.
@@ -68,9 +70,9 @@ type state struct {
 // sessions at persist costs less than formatting every record at fold).
 type delta struct {
 	daily, models, providers buckets
-	recent                   []Record // circular, capacity maxSessions
-	next                     int      // where the next record goes in recent
-	count                    int      // records folded into this delta
+	recent                   []kept // circular, capacity maxSessions
+	next                     int    // where the next record goes in recent
+	count                    int    // records folded into this delta
 }
 
 // buckets is one breakdown of a delta. Folding a stream of records of one
@@ -125,13 +127,20 @@ func newDelta(maxSessions int) delta {
 		daily:     newBuckets(),
 		models:    newBuckets(),
 		providers: newBuckets(),
-		recent:    make([]Record, 0, min(maxSessions, 1024)),
+		recent:    make([]kept, 0, min(maxSessions, 1024)),
 	}
 }
 
-// add folds one record whose provider is resolved and whose day key is day.
-func (d *delta) add(r *Record, day string, maxSessions int) {
-	cost, _ := usd.FromFloat(r.CostUSD) // finite: validated
+// kept is a record kept raw for the sessions of the file, with its cost
+// (the caller's, or its price).
+type kept struct {
+	r    Record
+	cost usd.Amount
+}
+
+// add folds one record whose provider is resolved, whose cost is cost and
+// whose day key is day.
+func (d *delta) add(r *Record, cost usd.Amount, day string, maxSessions int) {
 	t := Totals{
 		Tokens: r.InputTokens + r.OutputTokens, Cost: cost, Calls: 1,
 		InputTokens: r.InputTokens, OutputTokens: r.OutputTokens,
@@ -141,16 +150,16 @@ func (d *delta) add(r *Record, day string, maxSessions int) {
 	d.daily.add(day, t)
 	d.models.add(r.Model, t)
 	d.providers.add(r.Provider, t)
-	d.keep(r, maxSessions)
+	d.keep(kept{*r, cost}, maxSessions)
 	d.count++
 }
 
-// keep appends r to the recent records, overwriting the oldest when full.
-func (d *delta) keep(r *Record, maxSessions int) {
+// keep appends k to the recent records, overwriting the oldest when full.
+func (d *delta) keep(k kept, maxSessions int) {
 	if len(d.recent) < maxSessions {
-		d.recent = append(d.recent, *r)
+		d.recent = append(d.recent, k)
 	} else {
-		d.recent[d.next] = *r
+		d.recent[d.next] = k
 		d.next = (d.next + 1) % maxSessions
 	}
 }
@@ -164,7 +173,7 @@ func (d *delta) absorb(newer *delta, maxSessions int) {
 		}
 	}
 	for i := range newer.recent {
-		d.keep(&newer.recent[(newer.next+i)%len(newer.recent)], maxSessions)
+		d.keep(newer.recent[(newer.next+i)%len(newer.recent)], maxSessions)
 	}
 	d.count += newer.count
 }
@@ -190,9 +199,8 @@ func (d *delta) document(loc *time.Location) *usagefile.Document {
 		ProviderBreakdown: d.providers.snapshot(),
 	}
 	for i := range d.recent {
-		r := &d.recent[(d.next+i)%len(d.recent)]
-		s, _ := NewSession(r, loc)
-		doc.Sessions = append(doc.Sessions, s)
+		k := &d.recent[(d.next+i)%len(d.recent)]
+		doc.Sessions = append(doc.Sessions, session(&k.r, k.cost, loc))
 	}
 	return doc
 }
@@ -222,16 +230,6 @@ func (c *dayCache) key(t time.Time, loc *time.Location) string {
 	return c.day
 }
 
-// providerCache remembers the provider detected for the last model.
-type providerCache struct{ model, provider string }
-
-func (c *providerCache) detect(model string) string {
-	if c.provider == "" || model != c.model {
-		c.model, c.provider = model, DetectProvider(model)
-	}
-	return c.provider
-}
-
 func newState(path string, cfg config) (*state, error) {
 	abs, err := usablePath(path, cfg.fs)
 	if err != nil {
@@ -243,6 +241,7 @@ func newState(path string, cfg config) (*state, error) {
 		lock:   newFileLock(abs),
 		delta:  newDelta(cfg.maxSessions),
 		rescue: newRescuer(abs),
+		prices: newPrices(cfg.prices),
 	}
 	return s, nil
 }
@@ -326,15 +325,17 @@ func sameVersion(a, b fs.FileInfo) bool {
 	return os.SameFile(a, b) && a.Size() == b.Size() && a.ModTime().Equal(b.ModTime())
 }
 
-// Fold implements flusher.Sink.
+// Fold implements flusher.Sink: it prices the records that need it (and
+// fills their providers) before it takes the lock queries read under.
 func (s *state) Fold(batch []Record) {
+	s.costs = s.costs[:0]
+	for i := range batch {
+		s.costs = append(s.costs, s.prices.cost(&batch[i]))
+	}
 	s.mu.Lock()
 	for i := range batch {
 		r := &batch[i]
-		if r.Provider == "" {
-			r.Provider = s.provider.detect(r.Model)
-		}
-		s.delta.add(r, s.day.key(r.Timestamp, s.cfg.loc), s.cfg.maxSessions)
+		s.delta.add(r, s.costs[i], s.day.key(r.Timestamp, s.cfg.loc), s.cfg.maxSessions)
 	}
 	s.mu.Unlock()
 }

@@ -106,7 +106,7 @@ func TestDeltaAbsorb(t *testing.T) {
 		}
 		fold := func(d *delta, rs []Record) {
 			for i := range rs {
-				d.add(&rs[i], rs[i].Timestamp.UTC().Format(usagefile.DayLayout), maxSessions)
+				d.add(&rs[i], usdOf(rs[i].CostUSD), rs[i].Timestamp.UTC().Format(usagefile.DayLayout), maxSessions)
 			}
 		}
 		whole := newDelta(maxSessions)

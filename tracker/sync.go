@@ -10,6 +10,7 @@ import (
 	"time"
 
 	"github.com/usagering/usagering/atomicfile"
+	"github.com/usagering/usagering/pricing"
 	"github.com/usagering/usagering/usagefile"
 )
 
@@ -35,6 +36,7 @@ type SyncTracker struct {
 	file       *atomicfile.Target // guarded by mu; opened under lock
 	buf        []byte             // guarded by mu: encode buffer, reused
 	rescue     *rescuer           // guarded by mu, used under the lock
+	prices     *prices            // priced under mu
 	recoveries atomic.Int64
 }
 
@@ -42,7 +44,7 @@ var _ Recorder = (*SyncTracker)(nil)
 
 // NewSync returns a synchronous tracker of the usage file at path. It
 // takes the options New takes that concern a synchronous tracker
-// (WithMaxSessions, WithPricing, WithLocation, WithClock, WithNoSync,
+// (WithMaxSessions, WithPrices, WithLocation, WithClock, WithNoSync,
 // WithFS) and fails, naming them, on the others. Like New it creates a
 // missing parent directory, fails with ErrUnusablePath on a path that can
 // never be written, reads the file once to fail early (ErrForeignFile, or
@@ -60,7 +62,7 @@ func NewSync(path string, opts ...Option) (*SyncTracker, error) {
 	if err != nil {
 		return nil, err
 	}
-	t := &SyncTracker{cfg: cfg, path: abs, lock: newFileLock(abs), rescue: newRescuer(abs)}
+	t := &SyncTracker{cfg: cfg, path: abs, lock: newFileLock(abs), rescue: newRescuer(abs), prices: newPrices(cfg.prices)}
 	t.mu.Lock()
 	defer t.mu.Unlock()
 	err = t.lock.do(func() error {
@@ -137,8 +139,8 @@ func (t *SyncTracker) Record(r Record) error {
 func (t *SyncTracker) write(doc *usagefile.Document, r *Record, now time.Time) error {
 	t.rescue.absorb(doc, t.cfg.maxSessions)
 	if r != nil {
-		s, day := NewSession(r, t.cfg.loc)
-		doc.AddSession(s, day, t.cfg.maxSessions)
+		s := session(r, t.prices.cost(r), t.cfg.loc)
+		doc.AddSession(s, s.Timestamp[:len(usagefile.DayLayout)], t.cfg.maxSessions)
 	}
 	var buf [40]byte
 	doc.LastUpdated = string(now.In(t.cfg.loc).AppendFormat(buf[:0], usagefile.TimestampLayout))
@@ -170,10 +172,19 @@ func (t *SyncTracker) Close() error {
 	return nil
 }
 
-// CalculateCost returns the cost of a call with the tracker's price table,
-// as the original's calculate_cost method.
-func (t *SyncTracker) CalculateCost(model string, inputTokens, outputTokens int64) float64 {
-	return CalculateCost(t.cfg.pricing, model, inputTokens, outputTokens)
+// Quote prices a call with the tracker's price table, as the tracker
+// prices records without a cost.
+func (t *SyncTracker) Quote(model string, u pricing.Usage) (pricing.Quote, error) {
+	return t.prices.quote(model, u)
+}
+
+// SetPrices replaces the tracker's price table (see Tracker.SetPrices).
+func (t *SyncTracker) SetPrices(p pricing.Pricer) error { return t.prices.set(p) }
+
+// UnpricedRecords returns how many records the tracker could not price
+// (see Stats.UnpricedRecords), and their models.
+func (t *SyncTracker) UnpricedRecords() (int64, []string) {
+	return t.prices.unpriced.Load(), t.prices.unpricedModels()
 }
 
 // Recoveries returns the number of corruption recoveries (backup used, or

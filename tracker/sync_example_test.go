@@ -10,17 +10,6 @@ import (
 	"github.com/usagering/usagering/usagefile"
 )
 
-func ExampleCalculateCost() {
-	p := tracker.DefaultPricing()
-	fmt.Printf("%.4f\n", tracker.CalculateCost(p, "gpt-4", 100, 50))                     // 0.1×0.03 + 0.05×0.06
-	fmt.Printf("%.5f\n", tracker.CalculateCost(p, "gpt-4o-mini-2024-07-18", 1000, 1000)) // the first matching key wins
-	fmt.Printf("%.4f\n", tracker.CalculateCost(p, "my-own-model", 1000, 1000))           // FallbackPrice
-	// Output:
-	// 0.0060
-	// 0.00075
-	// 0.0400
-}
-
 func ExampleDetectProvider() {
 	for _, m := range []string{"claude-3-5-sonnet-20241022", "GPT-4o", "models/Gemini-1.5-Pro", "llama-3-70b"} {
 		fmt.Println(m, "→", tracker.DetectProvider(m))

@@ -12,6 +12,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/usagering/usagering/pricing"
 	"github.com/usagering/usagering/tracker"
 	"github.com/usagering/usagering/usagefile"
 	"github.com/usagering/usagering/usd"
@@ -209,12 +210,17 @@ func TestSyncOptionsAndForeignFile(t *testing.T) {
 	if got, _ := os.ReadFile(foreign); string(got) != `{"name": "x"}` {
 		t.Fatal("foreign file changed")
 	}
-	tr, err := tracker.NewSync(filepath.Join(dir, "b.json"), tracker.WithPricing(tracker.Pricing{{Model: "m", Price: tracker.Price{Input: 1, Output: 2}}}))
+	mine, err := pricing.NewSubstring([]pricing.SubstringEntry{{Key: "m", Provider: "acme",
+		Price: pricing.PerThousand{Input: usd.FromNanos(1e9), Output: usd.FromNanos(2e9)}}}, nil)
 	if err != nil {
 		t.Fatal(err)
 	}
-	if got := tr.CalculateCost("m-1", 1000, 1000); got != 3 {
-		t.Errorf("CalculateCost with the tracker's table = %v, want 3", got)
+	tr, err := tracker.NewSync(filepath.Join(dir, "b.json"), tracker.WithPrices(mine))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if q, err := tr.Quote("m-1", pricing.Usage{Input: 1000, Output: 1000}); err != nil || q.Cost.String() != "3" {
+		t.Errorf("Quote with the tracker's table = %v, %v; want 3", q.Cost, err)
 	}
 }
 

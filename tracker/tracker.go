@@ -10,6 +10,7 @@ import (
 	"go.uber.org/atomic"
 
 	"github.com/usagering/usagering/flusher"
+	"github.com/usagering/usagering/pricing"
 	"github.com/usagering/usagering/ring"
 )
 
@@ -195,6 +196,8 @@ type Stats struct {
 	RecoveredRecords     int64     `json:"recovered_records"`     // records merged from rescue files of earlier runs
 	RecoveredFiles       int64     `json:"recovered_files"`       // rescue files merged
 	UnreadableRescues    int64     `json:"unreadable_rescues"`    // rescue files found but not readable (kept, retried)
+	UnpricedRecords      int64     `json:"unpriced_records"`      // records without a cost whose model the price table does not know
+	UnpricedModels       []string  `json:"unpriced_models"`       // their models, sorted (the first 32 seen)
 }
 
 // Stats returns the tracker's counters without waiting for the flusher.
@@ -219,6 +222,8 @@ func (t *Tracker) Stats() Stats {
 		RecoveredRecords:     t.state.rescue.recoveredRecords.Load(),
 		RecoveredFiles:       t.state.rescue.recoveredFiles.Load(),
 		UnreadableRescues:    t.state.rescue.unreadable.Load(),
+		UnpricedRecords:      t.state.prices.unpriced.Load(),
+		UnpricedModels:       t.state.prices.unpricedModels(),
 	}
 	s.Pending = fs.Pending
 	if fs.LastError != nil {
@@ -227,11 +232,16 @@ func (t *Tracker) Stats() Stats {
 	return s
 }
 
-// CalculateCost returns the cost in USD of a call to model with the given
-// token counts, from the tracker's pricing table (see CalculateCost).
-func (t *Tracker) CalculateCost(model string, inputTokens, outputTokens int64) float64 {
-	return CalculateCost(t.cfg.pricing, model, inputTokens, outputTokens)
+// Quote prices a call with the tracker's current price table, as the
+// tracker prices records without a cost.
+func (t *Tracker) Quote(model string, u pricing.Usage) (pricing.Quote, error) {
+	return t.state.prices.quote(model, u)
 }
+
+// SetPrices replaces the tracker's price table: records folded from now
+// on are priced from p. It is an atomic swap; Record never waits on it.
+// A nil p is an error wrapping ErrInvalidArgument.
+func (t *Tracker) SetPrices(p pricing.Pricer) error { return t.state.prices.set(p) }
 
 // Path returns the absolute path of the usage file.
 func (t *Tracker) Path() string { return t.state.path }

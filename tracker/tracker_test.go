@@ -315,7 +315,7 @@ func TestInvalidOptions(t *testing.T) {
 		WithCapacity(1), WithCapacity(1 << 31), WithBatchSize(0), WithFlushInterval(0),
 		WithMaxSessions(0), WithOverflow(Overflow(9)), WithLocation(nil), WithClock(nil),
 		WithRetry(0, time.Second), WithCloseRetries(-1),
-		WithPricing(Pricing{{Model: "", Price: Price{Input: 1, Output: 1}}}),
+		WithPrices(nil),
 	} {
 		if _, err := New(path, o); !errors.Is(err, ErrInvalidOption) {
 			t.Errorf("New with a bad option: %v, want ErrInvalidOption", err)

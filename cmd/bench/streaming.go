@@ -20,12 +20,11 @@ func (b *bench) streaming() error {
 	n := b.cfg.chunks
 	b.section(fmt.Sprintf("2. Streaming simulation: %d chunks, one Record per chunk (output_tokens = chunk+1)", n))
 	recs := make([]tracker.Record, n)
-	pricing := tracker.DefaultPricing()
 	for i := range recs {
 		out := int64(i + 1)
 		recs[i] = tracker.Record{
 			Model: streamModel, InputTokens: 150, OutputTokens: out,
-			CostUSD: tracker.CalculateCost(pricing, streamModel, 150, out), LatencyMS: float64(i + 1),
+			CostUSD: costOf(streamModel, 150, out), LatencyMS: float64(i + 1),
 		}
 	}
 	res := &streamingResult{}

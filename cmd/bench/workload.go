@@ -1,6 +1,7 @@
 package main
 
 import (
+	"github.com/usagering/usagering/pricing"
 	"github.com/usagering/usagering/tracker"
 	"github.com/usagering/usagering/usd"
 )
@@ -21,7 +22,6 @@ type workload struct {
 
 func newWorkload() *workload {
 	w := &workload{}
-	pricing := tracker.DefaultPricing()
 	for i := range w.recs {
 		model := workloadModels[i%len(workloadModels)]
 		in, out := int64(500+10*(i%7)), int64(37+i)
@@ -29,11 +29,22 @@ func newWorkload() *workload {
 			Model:        model,
 			InputTokens:  in,
 			OutputTokens: out,
-			CostUSD:      tracker.CalculateCost(pricing, model, in, out),
+			CostUSD:      costOf(model, in, out),
 			LatencyMS:    50,
 		}
 	}
 	return w
+}
+
+// costOf is what the original tool's price table makes a call cost, as
+// the caller's CostUSD (the trackers then keep it, as they keep any cost a
+// caller gives).
+func costOf(model string, in, out int64) float64 {
+	q, err := pricing.Original().Quote(model, pricing.Usage{Input: in, Output: out})
+	if err != nil {
+		panic(err) // the original's table prices every model, with a fallback
+	}
+	return q.Cost.Float64()
 }
 
 // rec returns the record of call i.

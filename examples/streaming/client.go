@@ -53,7 +53,6 @@ type streamer struct {
 	prompt   string
 	chunks   int64 // completion tokens to ask for
 	perChunk bool  // record a progress record per content chunk
-	pricing  tracker.Pricing
 }
 
 // streamOne streams one response, recording with l on the hot path: with
@@ -127,7 +126,6 @@ func (s *streamer) streamOne(ctx context.Context, l *lane, out io.Writer) (err e
 		Model:        final.Model,
 		InputTokens:  u.PromptTokens,
 		OutputTokens: u.CompletionTokens,
-		CostUSD:      tracker.CalculateCost(s.pricing, final.Model, u.PromptTokens, u.CompletionTokens),
 		LatencyMS:    float64(harness.Now()-start) / 1e6,
 		Operation:    opResponse,
 		Metadata:     map[string]string{"completion_id": final.ID},

@@ -50,7 +50,6 @@ func Example() {
 				Model:        c.Model,
 				InputTokens:  u.PromptTokens,
 				OutputTokens: u.CompletionTokens,
-				CostUSD:      t.CalculateCost(c.Model, u.PromptTokens, u.CompletionTokens),
 			})
 			if err != nil {
 				panic(err)

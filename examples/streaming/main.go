@@ -9,7 +9,7 @@
 // to it with the official SDK, github.com/openai/openai-go/v3. It prints the
 // first response's tokens as they arrive, and for every response records
 // the usage of its final chunk (model, prompt and completion tokens, cost
-// from tracker.DefaultPricing) with the tracker.
+// priced by the tracker from its price table) with the tracker.
 //
 // Every response is streamed three times, in turn: recording with the
 // asynchronous tracker (tracker.New, usage.json), with the synchronous
@@ -85,7 +85,7 @@ func parseFlags(args []string, output io.Writer) (config, error) {
 	fs.DurationVar(&c.interval, "interval", time.Millisecond, "time between the tokens the server sends")
 	fs.StringVar(&c.dir, "dir", "", "directory of usage.json and usage-sync.json, added to if they exist\n(default: a temporary directory, removed at exit)")
 	fs.BoolVar(&c.perChunk, "per-chunk", true, "also record a progress record per token on the hot path")
-	fs.StringVar(&c.model, "model", "gpt-4o-mini", "model to ask for (priced by tracker.DefaultPricing)")
+	fs.StringVar(&c.model, "model", "gpt-4o-mini", "model to ask for (priced by the tracker from LiteLLM's table)")
 	if err := fs.Parse(args); err != nil {
 		return c, err
 	}
@@ -129,13 +129,12 @@ func run(ctx context.Context, args []string, stdout io.Writer) (err error) {
 		return fmt.Errorf("-dir: %w", err)
 	}
 
-	pricing := tracker.DefaultPricing()
 	asyncPath, syncPath := filepath.Join(dir, "usage.json"), filepath.Join(dir, "usage-sync.json")
-	async, err := tracker.New(asyncPath, tracker.WithPricing(pricing))
+	async, err := tracker.New(asyncPath) // prices each record from the embedded LiteLLM table
 	if err != nil {
 		return fmt.Errorf("open async tracker: %w", err)
 	}
-	syncT, err := tracker.NewSync(syncPath, tracker.WithPricing(pricing))
+	syncT, err := tracker.NewSync(syncPath)
 	if err != nil {
 		return errors.Join(fmt.Errorf("open sync tracker: %w", err), closeTracker("async", async))
 	}
@@ -168,7 +167,6 @@ func run(ctx context.Context, args []string, stdout io.Writer) (err error) {
 		prompt:   prompt,
 		chunks:   int64(cfg.chunks),
 		perChunk: cfg.perChunk,
-		pricing:  pricing,
 	}
 
 	fmt.Fprintf(stdout, "%d responses × %d tokens with each tracker and without one, one token every %v, from %s (%s)\n\n",

@@ -21,9 +21,9 @@ import (
 
 	"go.uber.org/goleak"
 
+	"github.com/usagering/usagering/pricing"
 	"github.com/usagering/usagering/tracker"
 	"github.com/usagering/usagering/usagefile"
-	"github.com/usagering/usagering/usd"
 )
 
 // TestMain checks that no goroutine outlives the tests: not the trackers'
@@ -75,11 +75,13 @@ func TestRun(t *testing.T) {
 			if perChunk {
 				wantCalls += responses * chunks
 			}
-			cost, err := usd.FromFloat(tracker.CalculateCost(tracker.DefaultPricing(), "gpt-4o-mini", perResponseIn, perResponseOut))
+			// Each response is priced by the trackers from the embedded
+			// table: gpt-4o-mini at $0.15 / $0.60 per million tokens.
+			q, err := pricing.Default().Quote("gpt-4o-mini", pricing.Usage{Input: perResponseIn, Output: perResponseOut})
 			if err != nil {
 				t.Fatal(err)
 			}
-			cost, _ = cost.Mul(responses)
+			cost, _ := q.Cost.Mul(responses)
 			wantTotals := tracker.Totals{Tokens: serverTotal / lanes, Cost: cost, Calls: wantCalls,
 				InputTokens: responses * perResponseIn, OutputTokens: responses * perResponseOut}
 			for _, name := range []string{"usage.json", "usage-sync.json"} {
