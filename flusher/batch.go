@@ -131,6 +131,54 @@ type Stats struct {
 	LastFlush     time.Time     // when the latest successful persist finished
 	LastDuration  time.Duration // how long it took
 	Pending       int           // items pushed but not yet persisted (in the ring or folded)
+	// PersistSeconds counts every persist attempt (failed ones too) by how
+	// long it took, in the buckets of PersistBuckets.
+	PersistSeconds Histogram
+}
+
+// PersistBuckets are the upper bounds, in seconds, of Stats.PersistSeconds'
+// buckets: from a page-cache write (1 ms) to a sick disk (10 s).
+var PersistBuckets = [...]float64{0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10}
+
+// Histogram is a cumulative histogram of durations, as Prometheus has
+// them: Counts[i] observations took at most Bounds[i] seconds; Count
+// counts all of them (above the last bound too) and Sum adds them up.
+type Histogram struct {
+	Bounds []float64
+	Counts []uint64
+	Count  uint64
+	Sum    float64 // seconds
+}
+
+// durations counts persist durations into PersistBuckets, with atomics:
+// written by the loop goroutine, read by Stats on any goroutine.
+type durations struct {
+	buckets [len(PersistBuckets) + 1]atomic.Uint64 // not cumulative; the last is above every bound
+	sumNs   atomic.Int64
+}
+
+func (d *durations) observe(dur time.Duration) {
+	s := dur.Seconds()
+	i := 0
+	for i < len(PersistBuckets) && s > PersistBuckets[i] {
+		i++
+	}
+	d.buckets[i].Inc()
+	d.sumNs.Add(int64(dur))
+}
+
+func (d *durations) histogram() Histogram {
+	h := Histogram{Bounds: PersistBuckets[:], Counts: make([]uint64, len(PersistBuckets))}
+	var cum uint64
+	for i := range d.buckets {
+		cum += d.buckets[i].Load()
+		if i < len(PersistBuckets) {
+			h.Counts[i] = cum
+		}
+	}
+	h.Count = cum
+	h.Sum = time.Duration(d.sumNs.Load()).Seconds()
+	return h
 }
 
 // flushRequest is one Flush (or Fold) call waiting for the items claimed
@@ -204,6 +252,7 @@ type Flusher[T any] struct {
 	lastError     atomic.Error
 	lastFlush     atomic.Time
 	lastDuration  atomic.Duration
+	durations     durations
 }
 
 // persistResult is one Persist's outcome, timed by the persister.
@@ -356,6 +405,8 @@ func (f *Flusher[T]) Stats() Stats {
 		LastFlush:     f.lastFlush.Load(),
 		LastDuration:  f.lastDuration.Load(),
 		Pending:       int(claimed - min(persisted, claimed)),
+
+		PersistSeconds: f.durations.histogram(),
 	}
 }
 
@@ -515,6 +566,7 @@ func (f *Flusher[T]) snapshot(st *loopState[T]) {
 // requests it served.
 func (f *Flusher[T]) completed(st *loopState[T], res persistResult) error {
 	st.inflight = false
+	f.durations.observe(res.end.Sub(res.start))
 	// The counts go last: a reader that sees Flushes or PersistErrors
 	// move sees the other fields of that persist too.
 	if res.err != nil {

@@ -822,3 +822,31 @@ func TestFoldWaitsForTheFold(t *testing.T) {
 		}
 	}
 }
+
+// TestPersistHistogram counts every persist attempt, failed ones too, in
+// cumulative buckets.
+func TestPersistHistogram(t *testing.T) {
+	sink := newMemSink(0)
+	r, f := start(t, 8, sink, Options{FlushInterval: time.Hour, RetryBase: time.Millisecond})
+	for i := range 3 {
+		r.Push(i)
+		if err := f.Flush(context.Background()); err != nil {
+			t.Fatal(err)
+		}
+	}
+	sink.fail.Store(true)
+	r.Push(3)
+	if err := f.Flush(context.Background()); err == nil {
+		t.Fatal("Flush succeeded on a failing sink")
+	}
+	h := f.Stats().PersistSeconds
+	if h.Count != 4 || len(h.Counts) != len(PersistBuckets) || h.Sum <= 0 {
+		t.Fatalf("histogram %+v, want 4 persists", h)
+	}
+	for i := 1; i < len(h.Counts); i++ {
+		if h.Counts[i] < h.Counts[i-1] || h.Counts[i] > h.Count {
+			t.Fatalf("buckets not cumulative: %v", h.Counts)
+		}
+	}
+	sink.fail.Store(false)
+}

@@ -2,6 +2,7 @@ package tracker
 
 import (
 	"bytes"
+	"context"
 	stdjson "encoding/json"
 	"os"
 	"path/filepath"
@@ -308,5 +309,33 @@ func originalReaderAccepts(t *testing.T, data []byte) {
 				t.Fatalf("sessions[%d].%s is not a number", i, f)
 			}
 		}
+	}
+}
+
+// TestCounts: what this tracker recorded since New, by model and provider,
+// whatever the file held before.
+func TestCounts(t *testing.T) {
+	path := filepath.Join(t.TempDir(), "usage.json")
+	writeDocForTest(t, path) // one call of model "old", from an earlier run
+	tr := newTracker(t, path)
+	defer tr.Close()
+	recordAll(t, tr, []Record{
+		{Model: "gpt-4o", InputTokens: 10, OutputTokens: 1, CostUSD: 0.5, Timestamp: day0},
+		{Model: "gpt-4o", Provider: "azure", InputTokens: 20, CostUSD: 0.25, Timestamp: day0},
+		{Model: "gpt-4o", InputTokens: 30, OutputTokens: 2, CostUSD: 0.5, Timestamp: day0},
+	})
+	if err := tr.Flush(context.Background()); err != nil {
+		t.Fatal(err)
+	}
+	want := []Count{
+		{Model: "gpt-4o", Provider: "azure", Totals: Totals{Tokens: 20, Cost: amountOf(t, "0.25"), Calls: 1, InputTokens: 20}},
+		{Model: "gpt-4o", Provider: "openai", Totals: Totals{Tokens: 43, Cost: amountOf(t, "1"), Calls: 2, InputTokens: 40, OutputTokens: 3}},
+	}
+	if got := tr.Counts(); !slices.Equal(got, want) {
+		t.Fatalf("Counts() = %+v, want %+v", got, want)
+	}
+	st := tr.Stats()
+	if st.RingCapacity != DefaultCapacity || st.PersistSeconds.Count == 0 {
+		t.Fatalf("stats: ring %d, persists %+v", st.RingCapacity, st.PersistSeconds)
 	}
 }

@@ -4,6 +4,8 @@ import (
 	"context"
 	"fmt"
 	"maps"
+	"slices"
+	"strings"
 	"time"
 
 	"github.com/usagering/usagering/usagefile"
@@ -20,6 +22,10 @@ type Summary struct {
 	ProjectedMonthlyCost float64           `json:"projected_monthly_cost"` // AvgDailyCost × 30
 	ModelBreakdown       map[string]Totals `json:"model_breakdown"`        // all time, as the file keeps it
 	ProviderBreakdown    map[string]Totals `json:"provider_breakdown"`     // all time, as the file keeps it
+	// Period is the period's totals, every token kind and the exact cost
+	// (TotalTokens, TotalCostUSD and TotalCalls are the original's view
+	// of it).
+	Period Totals `json:"period"`
 }
 
 // Today returns today's totals (today in the tracker's location and
@@ -96,7 +102,37 @@ func (t *Tracker) Summary(days int) (Summary, error) {
 		ProjectedMonthlyCost: avgCost * 30,
 		ModelBreakdown:       models,
 		ProviderBreakdown:    providers,
+		Period:               sum,
 	}, nil
+}
+
+// Count is what a tracker recorded for one model and provider since it
+// started: the counters a metrics exporter reports.
+type Count struct {
+	Model, Provider string
+	Totals
+}
+
+// Counts returns what the tracker has recorded since New, by model and
+// provider, sorted by model then provider. Unlike the queries it counts
+// only this tracker's records (not the file's, nor other processes'), and
+// it reads what is folded without folding first: it never waits, and may
+// be a batch behind Record. For metrics exporters (package metrics).
+func (t *Tracker) Counts() []Count {
+	st := t.state
+	st.mu.RLock()
+	out := make([]Count, 0, len(st.counts.m))
+	for k, v := range st.counts.m {
+		out = append(out, Count{Model: k.model, Provider: k.provider, Totals: *v})
+	}
+	st.mu.RUnlock()
+	slices.SortFunc(out, func(a, b Count) int {
+		if c := strings.Compare(a.Model, b.Model); c != 0 {
+			return c
+		}
+		return strings.Compare(a.Provider, b.Provider)
+	})
+	return out
 }
 
 // fold has the flusher fold every record accepted before the call, so that

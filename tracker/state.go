@@ -39,6 +39,7 @@ type state struct {
 
 	mu     sync.RWMutex
 	base   *usagefile.Document // guarded by mu; written by Persist (and load, before the flusher starts)
+	counts pairs               // guarded by mu; written by Fold: what was folded since New, by model and provider
 	frozen *delta              // guarded by mu; written by Snapshot and by a successful Persist; nil: nothing unwritten
 	delta  delta               // guarded by mu; written by Fold and Snapshot
 
@@ -138,15 +139,45 @@ type kept struct {
 	cost usd.Amount
 }
 
-// add folds one record whose provider is resolved, whose cost is cost and
-// whose day key is day.
-func (d *delta) add(r *Record, cost usd.Amount, day string, maxSessions int) {
-	t := Totals{
+// totalsOne is what one record, costing cost, adds to a bucket.
+func totalsOne(r *Record, cost usd.Amount) Totals {
+	return Totals{
 		Tokens: r.InputTokens + r.OutputTokens, Cost: cost, Calls: 1,
 		InputTokens: r.InputTokens, OutputTokens: r.OutputTokens,
 		CacheReadTokens: r.CacheReadTokens, CacheWriteTokens: r.CacheWriteTokens,
 		ReasoningTokens: r.ReasoningTokens,
 	}
+}
+
+// pairs is a tracker's counts by model and provider. Folding a stream of
+// one model hits the same pair over and over: the last one is remembered.
+type pairs struct {
+	m    map[pair]*Totals
+	last pair
+	lt   *Totals
+}
+
+type pair struct{ model, provider string }
+
+func (p *pairs) add(k pair, t Totals) {
+	if p.lt == nil || k != p.last {
+		if p.m == nil {
+			p.m = map[pair]*Totals{}
+		}
+		p.lt = p.m[k]
+		if p.lt == nil {
+			p.lt = new(Totals)
+			p.m[k] = p.lt
+		}
+		p.last = k
+	}
+	p.lt.Add(t)
+}
+
+// add folds one record whose provider is resolved, whose cost is cost and
+// whose day key is day.
+func (d *delta) add(r *Record, cost usd.Amount, day string, maxSessions int) {
+	t := totalsOne(r, cost)
 	d.daily.add(day, t)
 	d.models.add(r.Model, t)
 	d.providers.add(r.Provider, t)
@@ -336,6 +367,7 @@ func (s *state) Fold(batch []Record) {
 	for i := range batch {
 		r := &batch[i]
 		s.delta.add(r, s.costs[i], s.day.key(r.Timestamp, s.cfg.loc), s.cfg.maxSessions)
+		s.counts.add(pair{r.Model, r.Provider}, totalsOne(r, s.costs[i]))
 	}
 	s.mu.Unlock()
 }

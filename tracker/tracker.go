@@ -198,6 +198,10 @@ type Stats struct {
 	UnreadableRescues    int64     `json:"unreadable_rescues"`    // rescue files found but not readable (kept, retried)
 	UnpricedRecords      int64     `json:"unpriced_records"`      // records without a cost whose model the price table does not know
 	UnpricedModels       []string  `json:"unpriced_models"`       // their models, sorted (the first 32 seen)
+	RingCapacity         int       `json:"ring_capacity"`         // the ring's slots (QueueSize of them are in use)
+	// PersistSeconds counts every persist attempt by how long it took
+	// (cumulative buckets, in seconds).
+	PersistSeconds flusher.Histogram `json:"persist_seconds"`
 }
 
 // Stats returns the tracker's counters without waiting for the flusher.
@@ -224,6 +228,8 @@ func (t *Tracker) Stats() Stats {
 		UnreadableRescues:    t.state.rescue.unreadable.Load(),
 		UnpricedRecords:      t.state.prices.unpriced.Load(),
 		UnpricedModels:       t.state.prices.unpricedModels(),
+		RingCapacity:         t.ring.Cap(),
+		PersistSeconds:       fs.PersistSeconds,
 	}
 	s.Pending = fs.Pending
 	if fs.LastError != nil {

@@ -417,6 +417,9 @@ func TestQueries(t *testing.T) {
 	if sum.PeriodDays != 30 || sum.TotalCalls != 4 || sum.TotalTokens != 150+537+15+1 || sum.TotalCostUSD != 0.0095 {
 		t.Fatalf("Summary(30) = %+v", sum)
 	}
+	if want := (Totals{Tokens: 150 + 537 + 15 + 1, Cost: usd.FromNanos(9_500_000), Calls: 4, InputTokens: 100 + 500 + 10 + 1, OutputTokens: 50 + 37 + 5}); sum.Period != want {
+		t.Fatalf("Summary(30).Period = %+v, want %+v", sum.Period, want)
+	}
 	if want := sum.TotalCostUSD / 30 * 30; sum.ProjectedMonthlyCost != want || sum.AvgDailyCost != sum.TotalCostUSD/30 {
 		t.Fatalf("averages: %+v", sum)
 	}
