@@ -187,6 +187,7 @@ type flushRequest struct {
 	target uint64     // ring position: persisted (folded) once Persisted (Folded) >= target
 	done   chan error // buffered 1: the flusher never blocks on it
 	fold   bool       // Fold: answered once folded, without a persist
+	force  bool       // Persist: a persist runs even if nothing was folded
 }
 
 // Flusher drains one ring into one Sink: its loop goroutine folds batches
@@ -310,8 +311,10 @@ func (f *Flusher[T]) persistNow() persistResult {
 // retries on its own), or ctx.Err() if ctx ends first. Concurrent Flush
 // calls are safe and may share one persist. After Close has finished, Flush
 // returns Close's result; while Close is running it waits for it.
-func (f *Flusher[T]) Flush(ctx context.Context) error {
-	req := flushRequest{target: f.ring.Claimed(), done: make(chan error, 1)}
+func (f *Flusher[T]) Flush(ctx context.Context) error { return f.flush(ctx, false) }
+
+func (f *Flusher[T]) flush(ctx context.Context, force bool) error {
+	req := flushRequest{target: f.ring.Claimed(), done: make(chan error, 1), force: force}
 	select {
 	case f.requests <- req:
 	case <-f.closing:
@@ -325,6 +328,14 @@ func (f *Flusher[T]) Flush(ctx context.Context) error {
 	case <-ctx.Done():
 		return ctx.Err()
 	}
+}
+
+// Persist is Flush that persists even when nothing was folded since the
+// last persist: for a sink whose own state changed (the tracker's outbox,
+// once a batch is shipped) and must be written. It returns the persist's
+// error, or ctx.Err().
+func (f *Flusher[T]) Persist(ctx context.Context) error {
+	return f.flush(ctx, true)
 }
 
 // Fold returns nil once every item pushed into the ring before the call
@@ -526,11 +537,13 @@ func (f *Flusher[T]) foldThrough(st *loopState[T], target uint64) {
 // Called only while no persist runs.
 func (f *Flusher[T]) serve(st *loopState[T]) {
 	var target uint64
+	force := false
 	for _, r := range st.waiting {
 		target = max(target, r.target)
+		force = force || r.force
 	}
 	f.foldThrough(st, target)
-	if !st.unpersisted() {
+	if !st.unpersisted() && !force {
 		// Everything consumed is persisted: no persist runs, and every
 		// fold since the last successful one would have set since.
 		answer(st.waiting, nil)

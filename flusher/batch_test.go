@@ -850,3 +850,21 @@ func TestPersistHistogram(t *testing.T) {
 	}
 	sink.fail.Store(false)
 }
+
+// TestPersistForces: Persist writes even when nothing was folded.
+func TestPersistForces(t *testing.T) {
+	sink := newMemSink(0)
+	_, f := start(t, 8, sink, Options{FlushInterval: time.Hour})
+	if err := f.Flush(context.Background()); err != nil {
+		t.Fatal(err)
+	}
+	if n := f.Stats().Flushes; n != 0 {
+		t.Fatalf("Flush with nothing folded persisted (%d)", n)
+	}
+	if err := f.Persist(context.Background()); err != nil {
+		t.Fatal(err)
+	}
+	if n := f.Stats().Flushes; n != 1 {
+		t.Fatalf("Persist made %d persists, want 1", n)
+	}
+}

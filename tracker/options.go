@@ -71,6 +71,8 @@ type config struct {
 	closeRetries  int
 	fs            atomicfile.FS // nil: the real file system (WithFS)
 	asyncOnly     []string      // options given that only New takes (NewSync refuses them)
+	shipper       Shipper       // nil: no shipping
+	tagKeys       []string      // metadata keys whose values group shipped aggregates
 }
 
 func defaultConfig() config {
@@ -254,6 +256,40 @@ func WithCloseRetries(n int) Option {
 			return invalidOption("close retries %d < 0", n)
 		}
 		c.closeRetries = n
+		return nil
+	}
+}
+
+// WithShipper makes the tracker ship its aggregates to s (a PostgreSQL
+// store, say) after each persist: per day, model, provider and tags, as
+// sealed batches recorded in the usage file before they are sent and sent
+// until they are applied, exactly once (see Shipper and usagefile.Outbox).
+// Record never notices the destination, nor its outages: batches wait in
+// the file, merged, bounded by the number of distinct keys. Retries use
+// WithRetry's backoff; Shutdown ships what it can within its context.
+func WithShipper(s Shipper) Option {
+	return func(c *config) error {
+		if s == nil {
+			return invalidOption("nil shipper")
+		}
+		c.asyncOnly = append(c.asyncOnly, "WithShipper")
+		c.shipper = s
+		return nil
+	}
+}
+
+// WithTagKeys names the metadata keys whose values group the shipped
+// aggregates (a team, a feature, a user tier): a record's tag set is its
+// metadata entries with those keys. Other metadata is kept in the
+// sessions only. Keep tag values few: every distinct set is a row.
+func WithTagKeys(keys ...string) Option {
+	return func(c *config) error {
+		for _, k := range keys {
+			if k == "" {
+				return invalidOption("empty tag key")
+			}
+		}
+		c.tagKeys = append(c.tagKeys, keys...)
 		return nil
 	}
 }

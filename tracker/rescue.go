@@ -97,6 +97,13 @@ func (r *rescuer) absorb(doc *usagefile.Document, maxSessions int) {
 			}
 			continue
 		}
+		if o := rd.State.Outbox; o != nil && len(o.Pending) > 0 {
+			// The rescued records' aggregates still have to ship.
+			if doc.State.Outbox == nil {
+				doc.State.Outbox = &usagefile.Outbox{NextSeq: 1}
+			}
+			doc.State.Outbox.AddPending(o.Pending)
+		}
 		rd.State = usagefile.State{}
 		doc.Merge(rd, maxSessions)
 		doc.State.Rescued = append(doc.State.Rescued, info.ID)

@@ -47,7 +47,9 @@ type state struct {
 	lastWrite fs.FileInfo // the file as we last read or wrote it; nil: re-read before writing
 	buf       []byte      // encoding buffer, reused
 
-	prices *prices // the price table; priced by Fold
+	prices *prices  // the price table; priced by Fold
+	ship   *shipper // nil without a shipper; its acked and offer are used by Persist under the lock
+	tags   *tagger  // Fold only
 
 	// Fold and Snapshot only.
 	day   dayCache
@@ -71,9 +73,10 @@ type state struct {
 // sessions at persist costs less than formatting every record at fold).
 type delta struct {
 	daily, models, providers buckets
-	recent                   []kept // circular, capacity maxSessions
-	next                     int    // where the next record goes in recent
-	count                    int    // records folded into this delta
+	rows                     rowBuckets // by day, model, provider and tags: what ships (only with a shipper)
+	recent                   []kept     // circular, capacity maxSessions
+	next                     int        // where the next record goes in recent
+	count                    int        // records folded into this delta
 }
 
 // buckets is one breakdown of a delta. Folding a stream of records of one
@@ -130,6 +133,39 @@ func newDelta(maxSessions int) delta {
 		providers: newBuckets(),
 		recent:    make([]kept, 0, min(maxSessions, 1024)),
 	}
+}
+
+// rowBuckets is a delta's aggregates by usagefile.Key, the rows a shipper
+// ships; the last key is remembered, as buckets do.
+type rowBuckets struct {
+	m    map[usagefile.Key]*Totals
+	last usagefile.Key
+	lt   *Totals
+}
+
+func (b *rowBuckets) add(k usagefile.Key, t Totals) {
+	if b.lt == nil || k != b.last {
+		if b.m == nil {
+			b.m = map[usagefile.Key]*Totals{}
+		}
+		b.lt = b.m[k]
+		if b.lt == nil {
+			b.lt = new(Totals)
+			b.m[k] = b.lt
+		}
+		b.last = k
+	}
+	b.lt.Add(t)
+}
+
+// list returns the rows, sorted by key.
+func (b *rowBuckets) list() []usagefile.Row {
+	rows := make([]usagefile.Row, 0, len(b.m))
+	for k, t := range b.m {
+		rows = append(rows, usagefile.Row{Key: k, Totals: *t})
+	}
+	usagefile.SortRows(rows)
+	return rows
 }
 
 // kept is a record kept raw for the sessions of the file, with its cost
@@ -203,6 +239,9 @@ func (d *delta) absorb(newer *delta, maxSessions int) {
 			b.dst.add(k, *t)
 		}
 	}
+	for k, t := range newer.rows.m {
+		d.rows.add(k, *t)
+	}
 	for i := range newer.recent {
 		d.keep(newer.recent[(newer.next+i)%len(newer.recent)], maxSessions)
 	}
@@ -215,6 +254,8 @@ func (d *delta) reset() {
 		clear(b.m)
 		b.lastKey, b.last = "", nil
 	}
+	clear(d.rows.m)
+	d.rows.last, d.rows.lt = usagefile.Key{}, nil
 	clear(d.recent) // drop the strings for the GC
 	d.recent = d.recent[:0]
 	d.next, d.count = 0, 0
@@ -273,6 +314,7 @@ func newState(path string, cfg config) (*state, error) {
 		delta:  newDelta(cfg.maxSessions),
 		rescue: newRescuer(abs),
 		prices: newPrices(cfg.prices),
+		tags:   newTagger(cfg.tagKeys),
 	}
 	return s, nil
 }
@@ -306,8 +348,15 @@ func (s *state) load() error {
 		if err := s.refresh(); err != nil {
 			return err
 		}
-		// Rescue files to merge, or ids of merged ones to forget: write now.
-		if files, _ := usagefile.RescueFiles(s.path, s.rescue.tmpDir); len(files) > 0 || len(s.base.State.Rescued) > 0 {
+		// Rescue files to merge, ids of merged ones to forget, or (when
+		// shipping) aggregates to seal: write now. A batch in flight from an
+		// earlier run ships at once.
+		o := s.base.State.Outbox
+		if s.ship != nil {
+			s.ship.offer(o)
+		}
+		toSeal := s.ship != nil && o != nil && o.Inflight == nil && len(o.Pending) > 0
+		if files, _ := usagefile.RescueFiles(s.path, s.rescue.tmpDir); len(files) > 0 || len(s.base.State.Rescued) > 0 || toSeal {
 			_ = s.persistLocked() // retried by every persist until it works
 		} else {
 			s.rescue.scan = false
@@ -366,8 +415,13 @@ func (s *state) Fold(batch []Record) {
 	s.mu.Lock()
 	for i := range batch {
 		r := &batch[i]
-		s.delta.add(r, s.costs[i], s.day.key(r.Timestamp, s.cfg.loc), s.cfg.maxSessions)
+		day := s.day.key(r.Timestamp, s.cfg.loc)
+		s.delta.add(r, s.costs[i], day, s.cfg.maxSessions)
 		s.counts.add(pair{r.Model, r.Provider}, totalsOne(r, s.costs[i]))
+		if s.ship != nil {
+			k := usagefile.Key{Day: day, Model: validUTF8(r.Model), Provider: validUTF8(r.Provider), Tags: s.tags.of(r.Metadata)}
+			s.delta.rows.add(k, totalsOne(r, s.costs[i]))
+		}
 	}
 	s.mu.Unlock()
 }
@@ -428,6 +482,9 @@ func (s *state) persistLocked() error {
 	written := err == nil || errors.As(err, &step) && step.Step == atomicfile.StepSyncDir
 	s.rescue.settle(written)
 	if written {
+		if s.ship != nil {
+			s.ship.offer(doc.State.Outbox)
+		}
 		s.lastWrite, _ = os.Stat(s.path)
 		s.mu.Lock()
 		s.base = doc
@@ -459,7 +516,22 @@ func (s *state) compose(d *delta) *usagefile.Document {
 	if d != nil {
 		doc.Merge(d.document(s.cfg.loc), s.cfg.maxSessions)
 	}
-	doc.LastUpdated = s.cfg.clock().In(s.cfg.loc).Format(usagefile.TimestampLayout)
+	now := s.cfg.clock()
+	if s.ship != nil {
+		st := &doc.State
+		if st.WriterID == "" {
+			st.WriterID = newWriterID()
+		}
+		if st.Outbox == nil {
+			st.Outbox = &usagefile.Outbox{NextSeq: 1}
+		}
+		if d != nil {
+			st.Outbox.AddPending(d.rows.list())
+		}
+		st.Outbox.Shipped(s.ship.acked.Load())
+		st.Outbox.Seal(st.WriterID, now)
+	}
+	doc.LastUpdated = now.In(s.cfg.loc).Format(usagefile.TimestampLayout)
 	return doc
 }
 
@@ -479,8 +551,14 @@ func (s *state) writeRescue(persistErr error) error {
 	pending := s.frozen.count
 	now := s.cfg.clock()
 	doc := s.frozen.document(s.cfg.loc)
+	if rows := s.frozen.rows.list(); len(rows) > 0 {
+		doc.State.Outbox = &usagefile.Outbox{Pending: rows} // to ship once merged
+	}
 	doc.LastUpdated = now.In(s.cfg.loc).Format(usagefile.TimestampLayout)
 	p, err := writeRescue(s.path, s.rescue.tmpDir, doc, rescueInfo(s.path, pending, now, persistErr), s.cfg.noSync)
+	s.mu.Lock()
+	s.frozen = nil // in the rescue file now, or lost: never written to the usage file too
+	s.mu.Unlock()
 	if err != nil {
 		s.lost.Add(int64(pending))
 		return &FallbackError{Records: pending, Err: errors.Join(persistErr, err)}

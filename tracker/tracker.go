@@ -67,6 +67,9 @@ func New(path string, opts ...Option) (*Tracker, error) {
 		return nil, err
 	}
 	st.stamp = stamp // before the flusher's goroutine reads it
+	if cfg.shipper != nil {
+		st.ship = newShipper(cfg.shipper, cfg.retryBase, cfg.retryMax)
+	}
 	if err := st.load(); err != nil {
 		if !errors.Is(err, ErrForeignFile) && !errors.Is(err, ErrUnusablePath) {
 			err = fmt.Errorf("%w: %w", ErrUnusablePath, err)
@@ -90,6 +93,10 @@ func New(path string, opts ...Option) (*Tracker, error) {
 	})
 	if err != nil {
 		return nil, fmt.Errorf("%w: %w", ErrInvalidOption, err)
+	}
+	if st.ship != nil {
+		st.ship.persist = f.Persist
+		st.ship.start()
 	}
 	return &Tracker{cfg: cfg, ring: r, flusher: f, state: st}, nil
 }
@@ -163,13 +170,42 @@ func (t *Tracker) Shutdown(ctx context.Context) error {
 		return fmt.Errorf("tracker: shutdown of %s: a persist is still running; %d records wait in memory: %w", t.state.path, t.flusher.Stats().Pending, err)
 	}
 	t.finishOnce.Do(func() {
+		// The flusher's goroutines have stopped: the state is ours.
+		persisted := err == nil
 		if err != nil {
-			// The flusher's goroutines have stopped: the state is ours.
 			err = t.state.writeRescue(err)
+		}
+		if t.state.ship != nil {
+			t.state.ship.halt()
+			t.shipRest(ctx, persisted)
 		}
 		t.closeErr = err
 	})
 	return t.closeErr
+}
+
+// shipRest ships, within ctx, the batches the shipping loop had not
+// shipped: the in-flight one, and, if the file can be written (persisted),
+// the ones each write seals after it. It stops at the first failure: what
+// is left waits in the file for the next start. Called by Shutdown once
+// the flusher and the shipping loop have stopped.
+func (t *Tracker) shipRest(ctx context.Context, persisted bool) {
+	sh := t.state.ship
+	for ctx.Err() == nil {
+		w := sh.latest.Load()
+		if w == nil {
+			return // nothing in flight in the file
+		}
+		if w.batch.Seq > sh.acked.Load() && sh.ship(ctx, w) != nil {
+			return
+		}
+		// Applied (now, or by the loop before it stopped): record it in
+		// the file, which seals the next batch (and offers it) or clears
+		// the one in flight (and offers none).
+		if !persisted || t.state.Persist() != nil {
+			return
+		}
+	}
 }
 
 // Close is Shutdown without a deadline of its own: the final persist is
@@ -180,25 +216,29 @@ func (t *Tracker) Close() error { return t.Shutdown(context.Background()) }
 // Stats is the tracker's counters, with the original tool's keys plus
 // usagering's.
 type Stats struct {
-	TotalFlushes         int64     `json:"total_flushes"`         // successful persists
-	TotalRecords         int64     `json:"total_records"`         // records persisted
-	BufferSize           int       `json:"buffer_size"`           // folded into memory, not yet persisted
-	QueueSize            int       `json:"queue_size"`            // in the ring, not yet folded
-	ErrorCount           int64     `json:"error_count"`           // failed persists
-	RetryCount           int64     `json:"retry_count"`           // persist attempts after a failure
-	FallbackWrites       int64     `json:"fallback_writes"`       // rescue files written at Close
-	LostRecords          int64     `json:"lost_records"`          // dropped (Drop policy) or reaching no file at Close
-	CorruptionRecoveries int64     `json:"corruption_recoveries"` // corrupt files recovered from
-	LastFlushTime        time.Time `json:"last_flush_time"`       // zero before the first persist
-	LastError            string    `json:"last_error"`            // latest persist error, "" after a success
-	Dropped              int64     `json:"dropped"`               // refused with ErrFull
-	Pending              int       `json:"pending"`               // accepted, not yet persisted: BufferSize + QueueSize
-	RecoveredRecords     int64     `json:"recovered_records"`     // records merged from rescue files of earlier runs
-	RecoveredFiles       int64     `json:"recovered_files"`       // rescue files merged
-	UnreadableRescues    int64     `json:"unreadable_rescues"`    // rescue files found but not readable (kept, retried)
-	UnpricedRecords      int64     `json:"unpriced_records"`      // records without a cost whose model the price table does not know
-	UnpricedModels       []string  `json:"unpriced_models"`       // their models, sorted (the first 32 seen)
-	RingCapacity         int       `json:"ring_capacity"`         // the ring's slots (QueueSize of them are in use)
+	TotalFlushes         int64         `json:"total_flushes"`         // successful persists
+	TotalRecords         int64         `json:"total_records"`         // records persisted
+	BufferSize           int           `json:"buffer_size"`           // folded into memory, not yet persisted
+	QueueSize            int           `json:"queue_size"`            // in the ring, not yet folded
+	ErrorCount           int64         `json:"error_count"`           // failed persists
+	RetryCount           int64         `json:"retry_count"`           // persist attempts after a failure
+	FallbackWrites       int64         `json:"fallback_writes"`       // rescue files written at Close
+	LostRecords          int64         `json:"lost_records"`          // dropped (Drop policy) or reaching no file at Close
+	CorruptionRecoveries int64         `json:"corruption_recoveries"` // corrupt files recovered from
+	LastFlushTime        time.Time     `json:"last_flush_time"`       // zero before the first persist
+	LastError            string        `json:"last_error"`            // latest persist error, "" after a success
+	Dropped              int64         `json:"dropped"`               // refused with ErrFull
+	Pending              int           `json:"pending"`               // accepted, not yet persisted: BufferSize + QueueSize
+	RecoveredRecords     int64         `json:"recovered_records"`     // records merged from rescue files of earlier runs
+	RecoveredFiles       int64         `json:"recovered_files"`       // rescue files merged
+	UnreadableRescues    int64         `json:"unreadable_rescues"`    // rescue files found but not readable (kept, retried)
+	UnpricedRecords      int64         `json:"unpriced_records"`      // records without a cost whose model the price table does not know
+	UnpricedModels       []string      `json:"unpriced_models"`       // their models, sorted (the first 32 seen)
+	RingCapacity         int           `json:"ring_capacity"`         // the ring's slots (QueueSize of them are in use)
+	ShippedBatches       int64         `json:"shipped_batches"`       // batches applied by the shipper (WithShipper)
+	ShipErrors           int64         `json:"ship_errors"`           // failed Ship calls (each retried)
+	LastShipError        string        `json:"last_ship_error"`       // latest Ship error, "" after a success
+	ShipLag              time.Duration `json:"ship_lag_ns"`           // how long the batch in flight has waited since it was sealed; 0 if none
 	// PersistSeconds counts every persist attempt by how long it took
 	// (cumulative buckets, in seconds).
 	PersistSeconds flusher.Histogram `json:"persist_seconds"`
@@ -234,6 +274,13 @@ func (t *Tracker) Stats() Stats {
 	s.Pending = fs.Pending
 	if fs.LastError != nil {
 		s.LastError = fs.LastError.Error()
+	}
+	if sh := t.state.ship; sh != nil {
+		s.ShippedBatches, s.ShipErrors = sh.shipped.Load(), sh.errs.Load()
+		if err := sh.lastErr.Load(); err != nil {
+			s.LastShipError = err.Error()
+		}
+		s.ShipLag = sh.lag(time.Now())
 	}
 	return s
 }

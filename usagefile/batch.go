@@ -5,6 +5,8 @@ import (
 	"net/url"
 	"slices"
 	"strings"
+
+	json "github.com/goccy/go-json"
 )
 
 // Key is what one aggregate row is about: a local day, a model, a
@@ -39,6 +41,48 @@ func (k Key) Compare(o Key) int {
 type Row struct {
 	Key
 	Totals
+}
+
+// MarshalJSON writes the row as one object: day, model, provider, tags
+// (if any), then the totals' keys.
+func (r Row) MarshalJSON() ([]byte, error) {
+	b := make([]byte, 0, 256)
+	b = append(b, '{')
+	for _, f := range []struct{ k, v string }{{"day", r.Day}, {"model", r.Model}, {"provider", r.Provider}, {"tags", r.Tags}} {
+		if f.k == "tags" && f.v == "" {
+			continue
+		}
+		kv, err := json.Marshal(f.v)
+		if err != nil {
+			return nil, err
+		}
+		b = append(b, '"')
+		b = append(b, f.k...)
+		b = append(b, `":`...)
+		b = append(b, kv...)
+		b = append(b, ',')
+	}
+	t := r.Totals.AppendJSON(nil)
+	return append(b, t[1:]...), nil // the totals' object without its '{'
+}
+
+// UnmarshalJSON reads a row as MarshalJSON writes it.
+func (r *Row) UnmarshalJSON(b []byte) error {
+	var k struct {
+		Day      string `json:"day"`
+		Model    string `json:"model"`
+		Provider string `json:"provider"`
+		Tags     string `json:"tags"`
+	}
+	if err := json.Unmarshal(b, &k); err != nil {
+		return err
+	}
+	var t Totals
+	if err := t.UnmarshalJSON(b); err != nil {
+		return err
+	}
+	*r = Row{Key: Key{Day: k.Day, Model: k.Model, Provider: k.Provider, Tags: k.Tags}, Totals: t}
+	return nil
 }
 
 // Batch is what a writer ships: the aggregates folded since its previous

@@ -1,8 +1,10 @@
 package usagefile_test
 
 import (
+	"reflect"
 	"strings"
 	"testing"
+	"time"
 
 	json "github.com/goccy/go-json"
 
@@ -110,5 +112,49 @@ func TestKeyOrder(t *testing.T) {
 	want := "2026-12-01/a/z/ 2026-12-01/b/x/t=1 2026-12-01/b/x/t=2 2026-12-02/a//"
 	if strings.Join(got, " ") != want {
 		t.Fatalf("sorted = %v, want %s", got, want)
+	}
+}
+
+func TestOutbox(t *testing.T) {
+	now := time.Date(2026, 12, 1, 12, 0, 0, 0, time.UTC)
+	k1 := usagefile.Key{Day: "2026-12-01", Model: "gpt-4o", Provider: "openai"}
+	k2 := usagefile.Key{Day: "2026-12-01", Model: "claude", Provider: "anthropic", Tags: "team=a"}
+	one := usagefile.Totals{Tokens: 3, Calls: 1, InputTokens: 2, OutputTokens: 1, Cost: usd.FromNanos(5)}
+	var o usagefile.Outbox
+	if o.Seal("w", now) {
+		t.Fatal("sealed an empty outbox")
+	}
+	o.AddPending([]usagefile.Row{{Key: k1, Totals: one}, {Key: k2, Totals: one}, {Key: k1, Totals: one}})
+	if len(o.Pending) != 2 || o.Pending[0].Key != k2 || o.Pending[1].Calls != 2 {
+		t.Fatalf("pending %+v: want 2 rows, sorted, k1 summed", o.Pending)
+	}
+	if !o.Seal("w", now) || o.Inflight.Seq != 1 || o.NextSeq != 2 || len(o.Pending) != 0 || o.Inflight.Writer != "w" {
+		t.Fatalf("after seal: %+v", o)
+	}
+	o.AddPending([]usagefile.Row{{Key: k1, Totals: one}})
+	if o.Seal("w", now) {
+		t.Fatal("sealed a second batch while one is in flight")
+	}
+	if o.Shipped(2) || !o.Shipped(1) || o.Inflight != nil {
+		t.Fatalf("Shipped: %+v", o)
+	}
+	if !o.Seal("w", now) || o.Inflight.Seq != 2 || o.Inflight.Rows[0].Calls != 1 {
+		t.Fatalf("second batch: %+v", o.Inflight)
+	}
+
+	// Through the file.
+	d := usagefile.NewDocument()
+	d.State.WriterID = "w"
+	d.State.Outbox = &o
+	b, err := d.AppendJSON(nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	back, err := usagefile.ParseDocument(b)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !reflect.DeepEqual(back.State, d.State) {
+		t.Fatalf("state read back as %+v\nwant %+v\n%s", back.State, d.State, b)
 	}
 }

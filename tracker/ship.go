@@ -1,0 +1,181 @@
+package tracker
+
+import (
+	"context"
+	crand "crypto/rand"
+	"encoding/hex"
+	"math/rand/v2"
+	"sync"
+	"time"
+
+	"go.uber.org/atomic"
+
+	"github.com/usagering/usagering/usagefile"
+)
+
+// Shipper is where a tracker ships its aggregates: package postgres's
+// Store is one. The tracker defines it so that it depends on no database.
+//
+// Ship applies one batch exactly once. Batches of one writer (b.Writer,
+// one per usage file) come in sequence (b.Seq = 1, 2, ...), one at a time;
+// a batch whose outcome the tracker did not learn is sent again, the same,
+// so Ship must apply a (Writer, Seq) at most once and return nil for one
+// it applied before. A nil error means the batch is applied; any error
+// means it may or may not be, and the tracker sends it again later. Ship
+// must honour ctx.
+type Shipper interface {
+	Ship(ctx context.Context, b usagefile.Batch) error
+}
+
+// shipAttemptTimeout bounds one Ship call, so that a destination that
+// never answers cannot hold a shutdown: the batch is sent again later.
+const shipAttemptTimeout = 30 * time.Second
+
+// shipper is a tracker's shipping loop, on a goroutine of its own: it
+// sends the usage file's in-flight batch (see usagefile.Outbox) until it
+// is applied, then has the flusher persist, which records that in the
+// file and seals the next batch. The batch to send is handed over by
+// Persist (offer) after every successful write; Record never touches any
+// of this.
+type shipper struct {
+	dest       Shipper
+	retryBase  time.Duration
+	retryMax   time.Duration
+	persist    func(context.Context) error // the flusher's forced persist; set before start
+	acked      atomic.Uint64               // highest sequence number known applied: read by Persist under the lock
+	latest     atomic.Pointer[shipWork]    // the in-flight batch of the last write; nil: none
+	wake       chan struct{}               // buffered 1: offer never blocks
+	stop, done chan struct{}
+	stopOnce   sync.Once
+
+	shipped atomic.Int64 // batches applied
+	errs    atomic.Int64 // failed Ship calls
+	lastErr atomic.Error
+}
+
+// shipWork is a sealed batch and when it was sealed.
+type shipWork struct {
+	batch  usagefile.Batch
+	sealed time.Time
+}
+
+func newShipper(dest Shipper, base, max time.Duration) *shipper {
+	return &shipper{dest: dest, retryBase: base, retryMax: max,
+		wake: make(chan struct{}, 1), stop: make(chan struct{}), done: make(chan struct{})}
+}
+
+// offer hands the shipping loop the file's in-flight batch as last
+// written (nil: none). Called by Persist after a write, under the lock.
+func (s *shipper) offer(o *usagefile.Outbox) {
+	if o == nil || o.Inflight == nil {
+		s.latest.Store(nil)
+		return
+	}
+	if cur := s.latest.Load(); cur != nil && cur.batch.Seq == o.Inflight.Seq && cur.batch.Writer == o.Inflight.Writer {
+		return // the same sealed batch: it never changes
+	}
+	sealed, _ := time.Parse(time.RFC3339Nano, o.SealedAt)
+	s.latest.Store(&shipWork{batch: *o.Inflight, sealed: sealed})
+	select {
+	case s.wake <- struct{}{}:
+	default:
+	}
+}
+
+// start runs the loop until halt.
+func (s *shipper) start() { go s.run() }
+
+func (s *shipper) run() {
+	defer close(s.done)
+	ctx, cancel := context.WithCancel(context.Background())
+	defer cancel()
+	go func() {
+		<-s.stop
+		cancel()
+	}()
+	rng := rand.New(rand.NewPCG(uint64(time.Now().UnixNano()), 0x5417))
+	failures := 0
+	for {
+		w := s.latest.Load()
+		if w == nil || w.batch.Seq <= s.acked.Load() {
+			select {
+			case <-s.wake:
+				continue
+			case <-s.stop:
+				return
+			}
+		}
+		if err := s.ship(ctx, w); err != nil {
+			failures++
+			d := backoff(s.retryBase, s.retryMax, failures, rng)
+			t := time.NewTimer(d)
+			select {
+			case <-t.C:
+			case <-s.stop:
+				t.Stop()
+				return
+			}
+			continue
+		}
+		failures = 0
+		// Record the shipment in the file and seal the next batch; a
+		// failure leaves the ack in memory for the next persist.
+		_ = s.persist(ctx)
+	}
+}
+
+// ship sends w's batch once, within shipAttemptTimeout, and counts it.
+func (s *shipper) ship(ctx context.Context, w *shipWork) error {
+	ctx, cancel := context.WithTimeout(ctx, shipAttemptTimeout)
+	defer cancel()
+	if err := s.dest.Ship(ctx, w.batch); err != nil {
+		s.errs.Inc()
+		s.lastErr.Store(err)
+		return err
+	}
+	s.shipped.Inc()
+	s.lastErr.Store(nil)
+	for { // acked only moves up
+		a := s.acked.Load()
+		if w.batch.Seq <= a || s.acked.CompareAndSwap(a, w.batch.Seq) {
+			return nil
+		}
+	}
+}
+
+// halt stops the loop and waits for it (a Ship in progress is cancelled).
+func (s *shipper) halt() {
+	s.stopOnce.Do(func() { close(s.stop) })
+	<-s.done
+}
+
+// lag is how long the in-flight batch has waited since it was sealed; 0
+// if none waits.
+func (s *shipper) lag(now time.Time) time.Duration {
+	w := s.latest.Load()
+	if w == nil || w.batch.Seq <= s.acked.Load() || w.sealed.IsZero() {
+		return 0
+	}
+	return now.Sub(w.sealed)
+}
+
+// backoff is the delay before attempt failures+1: equal jitter, a random
+// duration in [d/2, d] with d = min(max, base·2^(failures-1)).
+func backoff(base, max time.Duration, failures int, rng *rand.Rand) time.Duration {
+	d := base
+	for i := 1; i < failures && d < max; i++ {
+		d *= 2
+	}
+	d = min(d, max)
+	if d <= 1 {
+		return d
+	}
+	return d/2 + time.Duration(rng.Int64N(int64(d/2)+1))
+}
+
+// newWriterID returns a new writer id: 128 random bits in hex.
+func newWriterID() string {
+	var b [16]byte
+	_, _ = crand.Read(b[:])
+	return hex.EncodeToString(b[:])
+}
