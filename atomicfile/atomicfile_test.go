@@ -12,20 +12,22 @@ import (
 	"syscall"
 	"testing"
 
+	"github.com/usagering/usagering/internal/faultfs"
 	"pgregory.net/rapid"
 )
 
-// faultFS wraps a real FS and fails chosen operations. It is used by one
-// goroutine at a time, like a Target.
+// faultFS is the tests' view of a faultfs.FS over the real file system:
+// it fails chosen operations and logs them. It is used by one goroutine at
+// a time, like a Target.
 type faultFS struct {
-	base FS
+	*faultfs.FS
 	// fail, if set, is asked before each operation; a non-nil result fails
 	// it. op is "createtemp" (name = dir), "open", "read", "rename" (name =
-	// newpath), "remove", "link" (name = newname), "sync" or "close" (name =
-	// the file's name).
+	// newpath), "remove", "link" (name = newname), "readdir", "sync" or
+	// "close" (name = the file's name).
 	fail func(op, name string) error
-	// writeLimit >= 0 makes writes to a file from CreateTemp fail with
-	// writeErr once writeLimit bytes were written to it (a partial write).
+	// writeLimit >= 0 makes writes to a file fail with writeErr once
+	// writeLimit bytes were written to it (a partial write).
 	writeLimit int
 	writeErr   error
 	// fakeSync makes Sync succeed without syncing (fast property tests).
@@ -34,120 +36,38 @@ type faultFS struct {
 	ops []string
 }
 
-func newFaultFS() *faultFS { return &faultFS{base: OSFS, writeLimit: -1} }
+func newFaultFS() *faultFS {
+	f := &faultFS{FS: faultfs.New(OSFS), writeLimit: -1}
+	f.Set(faultfs.InjectorFunc(f.inject))
+	return f
+}
 
-func (f *faultFS) check(op, name string) error {
-	f.ops = append(f.ops, op+" "+name)
-	if f.fail == nil {
+func (f *faultFS) inject(ev faultfs.Event) error {
+	switch ev.Op {
+	case faultfs.OpStat, faultfs.OpChmod:
+		return nil // not fault points: they only pick the new file's permissions
+	case faultfs.OpWrite:
+		if f.writeLimit >= 0 && ev.Written+ev.Len > f.writeLimit {
+			return &faultfs.ShortWrite{N: max(f.writeLimit-ev.Written, 0), Err: f.writeErr}
+		}
 		return nil
 	}
-	return f.fail(op, name)
+	f.ops = append(f.ops, ev.Op.String()+" "+ev.Path)
+	if f.fail != nil {
+		if err := f.fail(ev.Op.String(), ev.Path); err != nil {
+			return err
+		}
+	}
+	if ev.Op == faultfs.OpSync && f.fakeSync {
+		return faultfs.ErrSkip
+	}
+	return nil
 }
 
 func (f *faultFS) clear() {
 	f.fail = nil
 	f.writeLimit = -1
 	f.writeErr = nil
-}
-
-func (f *faultFS) CreateTemp(dir, pattern string) (File, error) {
-	if err := f.check("createtemp", dir); err != nil {
-		return nil, &fs.PathError{Op: "open", Path: filepath.Join(dir, pattern), Err: err}
-	}
-	file, err := f.base.CreateTemp(dir, pattern)
-	if err != nil {
-		return nil, err
-	}
-	return &faultFile{File: file, fs: f, created: true}, nil
-}
-
-func (f *faultFS) Open(name string) (File, error) {
-	if err := f.check("open", name); err != nil {
-		return nil, &fs.PathError{Op: "open", Path: name, Err: err}
-	}
-	file, err := f.base.Open(name)
-	if err != nil {
-		return nil, err
-	}
-	return &faultFile{File: file, fs: f}, nil
-}
-
-func (f *faultFS) Rename(oldpath, newpath string) error {
-	if err := f.check("rename", newpath); err != nil {
-		return &os.LinkError{Op: "rename", Old: oldpath, New: newpath, Err: err}
-	}
-	return f.base.Rename(oldpath, newpath)
-}
-
-func (f *faultFS) Remove(name string) error {
-	if err := f.check("remove", name); err != nil {
-		return &fs.PathError{Op: "remove", Path: name, Err: err}
-	}
-	return f.base.Remove(name)
-}
-
-func (f *faultFS) Link(oldname, newname string) error {
-	if err := f.check("link", newname); err != nil {
-		return &os.LinkError{Op: "link", Old: oldname, New: newname, Err: err}
-	}
-	return f.base.Link(oldname, newname)
-}
-
-// Stat is not a fault point: it only picks the new file's permissions.
-func (f *faultFS) Stat(name string) (fs.FileInfo, error) { return f.base.Stat(name) }
-
-func (f *faultFS) ReadDir(name string) ([]fs.DirEntry, error) {
-	if err := f.check("readdir", name); err != nil {
-		return nil, &fs.PathError{Op: "readdirent", Path: name, Err: err}
-	}
-	return f.base.ReadDir(name)
-}
-
-type faultFile struct {
-	File
-	fs      *faultFS
-	created bool
-	written int
-}
-
-func (f *faultFile) Read(p []byte) (int, error) {
-	if err := f.fs.check("read", f.Name()); err != nil {
-		return 0, &fs.PathError{Op: "read", Path: f.Name(), Err: err}
-	}
-	return f.File.Read(p)
-}
-
-func (f *faultFile) Write(p []byte) (int, error) {
-	if f.created && f.fs.writeLimit >= 0 && f.written+len(p) > f.fs.writeLimit {
-		allowed := max(f.fs.writeLimit-f.written, 0)
-		n, err := f.File.Write(p[:allowed])
-		f.written += n
-		if err == nil {
-			err = &fs.PathError{Op: "write", Path: f.Name(), Err: f.fs.writeErr}
-		}
-		return n, err
-	}
-	n, err := f.File.Write(p)
-	f.written += n
-	return n, err
-}
-
-func (f *faultFile) Sync() error {
-	if err := f.fs.check("sync", f.Name()); err != nil {
-		return &fs.PathError{Op: "sync", Path: f.Name(), Err: err}
-	}
-	if f.fs.fakeSync {
-		return nil
-	}
-	return f.File.Sync()
-}
-
-func (f *faultFile) Close() error {
-	err := f.File.Close() // always release the descriptor
-	if ferr := f.fs.check("close", f.Name()); ferr != nil {
-		return &fs.PathError{Op: "close", Path: f.Name(), Err: ferr}
-	}
-	return err
 }
 
 // backupOf is the backup name these tests use, the usage file's:

@@ -75,36 +75,9 @@ func faultOf(err error) (chaosFault, bool) {
 	return 0, false
 }
 
-// chaosFS is faultFS (EACCES on CreateTemp, EIO on the temp file's fsync)
-// plus a failing fsync of the directory.
-type chaosFS struct {
-	*faultFS
-	dirSyncErr atomic.Error
-}
-
-func (c *chaosFS) Open(name string) (atomicfile.File, error) {
-	f, err := c.faultFS.Open(name)
-	if err != nil {
-		return nil, err
-	}
-	return &dirSyncFile{File: f, err: &c.dirSyncErr}, nil
-}
-
-type dirSyncFile struct {
-	atomicfile.File
-	err *atomic.Error
-}
-
-func (f *dirSyncFile) Sync() error {
-	if err := f.err.Load(); err != nil {
-		return &fs.PathError{Op: "sync", Path: f.Name(), Err: err}
-	}
-	return f.File.Sync()
-}
-
 // chaos holds which faults are on. Only the test's goroutine toggles them.
 type chaos struct {
-	fs          *chaosFS
+	fs          *faultFS
 	path, aside string
 	lock        fileLock // the trackers' cross-process lock, taken as a cooperating operator would
 	on          [numFaults]bool
@@ -355,7 +328,7 @@ func TestChaos(t *testing.T) {
 	dir := t.TempDir()
 	path := filepath.Join(dir, "usage.json")
 	c := &chaos{
-		fs:    &chaosFS{faultFS: &faultFS{FS: atomicfile.OSFS}},
+		fs:    newFaultFS(),
 		path:  path,
 		aside: filepath.Join(dir, "usage.aside.json"),
 		lock:  newFileLock(path),

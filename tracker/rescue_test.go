@@ -15,7 +15,6 @@ import (
 	"testing"
 	"time"
 
-	"github.com/usagering/usagering/atomicfile"
 	"github.com/usagering/usagering/usagefile"
 )
 
@@ -73,7 +72,7 @@ func TestCloseRescues(t *testing.T) {
 		tmp := rescueTmp(t)
 		dir := t.TempDir()
 		path := filepath.Join(dir, "usage.json")
-		ffs := &faultFS{FS: atomicfile.OSFS}
+		ffs := newFaultFS()
 		tr := newTracker(t, path, WithFS(ffs), WithCloseRetries(1), WithFlushInterval(time.Hour)) // no persist before Close
 		want := newExpect()
 		for i := range 20 {
@@ -399,7 +398,7 @@ func TestNewFailsFast(t *testing.T) {
 			return nil
 		}, nil, "is a directory"},
 		{"directory without write permission", func(t *testing.T, path string) []Option {
-			ffs := &faultFS{FS: atomicfile.OSFS}
+			ffs := newFaultFS()
 			ffs.err.Store(syscall.EACCES)
 			return []Option{WithFS(ffs)}
 		}, fs.ErrPermission, "cannot create files"},

@@ -11,7 +11,6 @@ import (
 	"testing"
 	"time"
 
-	"github.com/usagering/usagering/atomicfile"
 	"github.com/usagering/usagering/usagefile"
 )
 
@@ -294,7 +293,7 @@ func TestShippingRescue(t *testing.T) {
 	rescueTmp(t)
 	dest := newMemDest()
 	path := filepath.Join(t.TempDir(), "usage.json")
-	ffs := &faultFS{FS: atomicfile.OSFS}
+	ffs := newFaultFS()
 	tr := newTracker(t, path, WithShipper(dest), WithFS(ffs), WithCloseRetries(0), WithFlushInterval(time.Hour))
 	for i := range 30 {
 		if err := tr.Record(mkRecord(3, i)); err != nil {

@@ -8,64 +8,9 @@ import (
 	"testing"
 	"time"
 
-	"github.com/usagering/usagering/atomicfile"
 	"github.com/usagering/usagering/harness"
+	"github.com/usagering/usagering/internal/faultfs"
 )
-
-// fsyncStallFS makes the first Sync of a file it opened block: for at least
-// d (the injected stall), and until release is closed. started is closed
-// when the Sync starts blocking, done when it has returned.
-type fsyncStallFS struct {
-	atomicfile.FS
-	d                        time.Duration
-	armed                    atomic.Bool
-	stalling                 atomic.Bool // between started and done
-	started, release, done   chan struct{}
-	startedOnce, releaseOnce sync.Once
-}
-
-func newFsyncStallFS(d time.Duration) *fsyncStallFS {
-	s := &fsyncStallFS{FS: atomicfile.OSFS, d: d,
-		started: make(chan struct{}), release: make(chan struct{}), done: make(chan struct{})}
-	s.armed.Store(true)
-	return s
-}
-
-func (s *fsyncStallFS) CreateTemp(dir, pattern string) (atomicfile.File, error) {
-	f, err := s.FS.CreateTemp(dir, pattern)
-	if err != nil {
-		return nil, err
-	}
-	return &fsyncStallFile{File: f, fs: s}, nil
-}
-
-func (s *fsyncStallFS) Open(name string) (atomicfile.File, error) {
-	f, err := s.FS.Open(name)
-	if err != nil {
-		return nil, err
-	}
-	return &fsyncStallFile{File: f, fs: s}, nil
-}
-
-func (s *fsyncStallFS) releaseStall() { s.releaseOnce.Do(func() { close(s.release) }) }
-
-type fsyncStallFile struct {
-	atomicfile.File
-	fs *fsyncStallFS
-}
-
-func (f *fsyncStallFile) Sync() error {
-	s := f.fs
-	if s.armed.CompareAndSwap(true, false) {
-		s.stalling.Store(true)
-		s.startedOnce.Do(func() { close(s.started) })
-		time.Sleep(s.d) // the stall itself
-		<-s.release
-		s.stalling.Store(false)
-		defer close(s.done)
-	}
-	return f.File.Sync()
-}
 
 // stallRecords are the records of TestStallKeepsRecording: four models,
 // three days, distinct token counts and exact nano-dollar costs.
@@ -125,7 +70,9 @@ func TestStallKeepsRecording(t *testing.T) {
 		stall = 500 * time.Millisecond
 	}
 	path := filepath.Join(t.TempDir(), "usage.json")
-	fsys := newFsyncStallFS(stall)
+	// The first fsync (of the first persist's temp file) stalls.
+	fsys, fsyncStall := faultfs.New(nil), faultfs.NewStall(faultfs.OpSync, stall)
+	fsys.Set(fsyncStall)
 	tr := newTracker(t, path, WithFS(fsys), WithCapacity(capacity), WithOverflow(Block))
 
 	var (
@@ -151,7 +98,7 @@ func TestStallKeepsRecording(t *testing.T) {
 					return
 				}
 				counts[g][j]++
-				if fsys.stalling.Load() {
+				if fsyncStall.Stalling() {
 					h.Record(d)
 					if madeIn.Add(1) == during {
 						enoughOne.Do(func() { close(enough) })
@@ -164,7 +111,7 @@ func TestStallKeepsRecording(t *testing.T) {
 	// closes: goleak checks that nothing is left behind.
 	closed := false
 	defer func() {
-		fsys.releaseStall()
+		fsyncStall.Release()
 		stop.Store(true)
 		wg.Wait()
 		if !closed {
@@ -173,7 +120,7 @@ func TestStallKeepsRecording(t *testing.T) {
 	}()
 
 	select {
-	case <-fsys.started:
+	case <-fsyncStall.Started():
 	case <-time.After(watchdog):
 		t.Fatalf("no persist reached fsync within %s", watchdog)
 	}
@@ -186,8 +133,8 @@ func TestStallKeepsRecording(t *testing.T) {
 			madeIn.Load(), watchdog, capacity, st.QueueSize, st.BufferSize)
 	}
 	mid := tr.Stats()
-	fsys.releaseStall()
-	<-fsys.done
+	fsyncStall.Release()
+	<-fsyncStall.Done()
 	stop.Store(true)
 	wg.Wait()
 	for g, err := range errs {

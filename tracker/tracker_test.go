@@ -16,7 +16,7 @@ import (
 	"time"
 
 	json "github.com/goccy/go-json"
-	"github.com/usagering/usagering/atomicfile"
+	"github.com/usagering/usagering/internal/faultfs"
 	"github.com/usagering/usagering/usagefile"
 	"github.com/usagering/usagering/usd"
 	"go.uber.org/atomic"
@@ -431,50 +431,42 @@ func TestQueries(t *testing.T) {
 	}
 }
 
-// faultFS injects disk faults into the tracker's writes: err fails
-// CreateTemp (a read-only directory, say); writeErr fails a temp file's
-// Write after half of it was written (a disk filling up midway); syncErr
-// fails its fsync.
+// faultFS injects disk faults into the tracker's writes, switched on and
+// off while it runs: err fails CreateTemp (a read-only directory, say);
+// writeErr fails a temp file's Write after half of it was written (a disk
+// filling up midway); syncErr fails a temp file's fsync, dirSyncErr the
+// directory's.
 type faultFS struct {
-	atomicfile.FS
-	err, writeErr, syncErr atomic.Error
+	*faultfs.FS
+	err, writeErr, syncErr, dirSyncErr atomic.Error
 }
 
-func (f *faultFS) CreateTemp(dir, pattern string) (atomicfile.File, error) {
-	if err := f.err.Load(); err != nil {
-		return nil, &fs.PathError{Op: "open", Path: dir, Err: err}
-	}
-	file, err := f.FS.CreateTemp(dir, pattern)
-	if err != nil {
-		return nil, err
-	}
-	return &faultFile{File: file, fs: f}, nil
+func newFaultFS() *faultFS {
+	f := &faultFS{FS: faultfs.New(nil)}
+	f.Set(faultfs.InjectorFunc(func(ev faultfs.Event) error {
+		switch ev.Op {
+		case faultfs.OpCreateTemp:
+			return f.err.Load()
+		case faultfs.OpWrite:
+			if err := f.writeErr.Load(); err != nil {
+				return &faultfs.ShortWrite{N: ev.Len / 2, Err: err}
+			}
+		case faultfs.OpSync:
+			if strings.Contains(filepath.Base(ev.Path), ".tmp-") {
+				return f.syncErr.Load()
+			}
+			return f.dirSyncErr.Load()
+		}
+		return nil
+	}))
+	return f
 }
 
 func (f *faultFS) clearAll() {
 	f.err.Store(nil)
 	f.writeErr.Store(nil)
 	f.syncErr.Store(nil)
-}
-
-type faultFile struct {
-	atomicfile.File
-	fs *faultFS
-}
-
-func (f *faultFile) Write(p []byte) (int, error) {
-	if err := f.fs.writeErr.Load(); err != nil {
-		n, _ := f.File.Write(p[:len(p)/2])
-		return n, &fs.PathError{Op: "write", Path: f.Name(), Err: err}
-	}
-	return f.File.Write(p)
-}
-
-func (f *faultFile) Sync() error {
-	if err := f.fs.syncErr.Load(); err != nil {
-		return &fs.PathError{Op: "sync", Path: f.Name(), Err: err}
-	}
-	return f.File.Sync()
+	f.dirSyncErr.Store(nil)
 }
 
 // TestDiskFaults: while the disk fails, Record keeps working and totals stay
@@ -538,7 +530,7 @@ func TestDiskFaults(t *testing.T) {
 			if err := os.Mkdir(filepath.Dir(path), 0o755); err != nil {
 				t.Fatal(err)
 			}
-			ffs := &faultFS{FS: atomicfile.OSFS}
+			ffs := newFaultFS()
 			tr := newTracker(t, path, WithFS(ffs))
 			want := newExpect()
 			record := func(n int) {
