@@ -277,7 +277,7 @@ func replaceFile(fsys FS, path, dir, base, backup string, data []byte, noSync bo
 	tmpName := tmp.Name()
 	tmpOpen := true
 	// os.CreateTemp makes the file 0600. Keep the mode of the file being
-	// replaced, so readers running as other users (the original tool's
+	// replaced, so readers running as other users (other tools'
 	// scripts, say) can still read it; a new file gets 0644, what the
 	// original tool's open() gives under the usual umask.
 	mode := fs.FileMode(0o644)

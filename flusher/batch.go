@@ -56,9 +56,7 @@ type Sink[T any] interface {
 type Options struct {
 	// BatchSize is the pending-item count that wakes the flusher to fold
 	// before FlushInterval has passed, and the most items passed to one
-	// Fold. Default 512: at 1M records/s a batch arrives every 0.5 ms,
-	// far below a ring of thousands, and one Fold of 512 records is a few
-	// tens of µs, so producers never wait for space.
+	// Fold. Default DefaultBatchSize.
 	BatchSize int
 	// FlushInterval bounds how long a folded item waits to be persisted
 	// when nobody calls Flush: the oldest unpersisted item is persisted at
@@ -71,38 +69,45 @@ type Options struct {
 	// RetryBase and RetryMax shape the backoff between persist attempts
 	// after a failure: attempt k waits a random duration in
 	// [d/2, d] with d = min(RetryMax, RetryBase*2^(k-1)). A success resets
-	// it. Defaults 100 ms (the original tool's base) and 5 s.
+	// it. Defaults DefaultRetryBase and DefaultRetryMax.
 	RetryBase time.Duration
 	RetryMax  time.Duration
 	// CloseRetries is how many times Close retries a failing final persist
 	// (with the same backoff) before it gives up and returns the error.
-	// Default 3, as the original tool. Negative means no retry.
+	// Default DefaultCloseRetries. Negative means no retry.
 	CloseRetries int
 }
 
+// Defaults of Options (docs/design.md says why these).
 const (
-	defaultBatchSize     = 512
-	defaultFlushInterval = 100 * time.Millisecond
-	defaultRetryBase     = 100 * time.Millisecond
-	defaultRetryMax      = 5 * time.Second
-	defaultCloseRetries  = 3
+	// DefaultBatchSize: a batch is a small part of a ring of thousands,
+	// and folding one takes a small part of the time it takes to fill.
+	DefaultBatchSize = 512
+	// DefaultFlushInterval is what a crash can lose while the disk works.
+	DefaultFlushInterval = 100 * time.Millisecond
+	// DefaultRetryBase and DefaultRetryMax: a dead disk is retried every
+	// few seconds, not hammered.
+	DefaultRetryBase = 100 * time.Millisecond
+	DefaultRetryMax  = 5 * time.Second
+	// DefaultCloseRetries is how often Close retries a failing persist.
+	DefaultCloseRetries = 3
 )
 
 func (o Options) withDefaults() (Options, error) {
 	if o.BatchSize == 0 {
-		o.BatchSize = defaultBatchSize
+		o.BatchSize = DefaultBatchSize
 	}
 	if o.FlushInterval == 0 {
-		o.FlushInterval = defaultFlushInterval
+		o.FlushInterval = DefaultFlushInterval
 	}
 	if o.RetryBase == 0 {
-		o.RetryBase = defaultRetryBase
+		o.RetryBase = DefaultRetryBase
 	}
 	if o.RetryMax == 0 {
-		o.RetryMax = max(defaultRetryMax, o.RetryBase)
+		o.RetryMax = max(DefaultRetryMax, o.RetryBase)
 	}
 	if o.CloseRetries == 0 {
-		o.CloseRetries = defaultCloseRetries
+		o.CloseRetries = DefaultCloseRetries
 	}
 	switch {
 	case o.BatchSize < 0:

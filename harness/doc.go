@@ -25,11 +25,11 @@
 //
 // # Timer overhead
 //
-// Timing a 20 ns call with two clock reads measures the clock too: on the
-// development machine (linux/amd64, AMD EPYC) an empty timed region, two
-// consecutive [Now] calls, costs about 20 ns at p50 and 22 ns on average,
-// and the clock's readings advance in steps of about 10 ns there, so
-// single-call figures come in 10 ns steps.
+// Timing a 20 ns call with two clock reads measures the clock too: an
+// empty timed region, two consecutive [Now] calls, costs about as much as
+// the call, and the clock's readings advance in steps of several ns on
+// some machines, so single-call figures come in steps (docs/benchmarks.md
+// has this machine's figures).
 // [CalibrateOverhead] measures that region into a histogram; print its P50
 // and Mean beside every per-call figure. Read a figure against it: a
 // per-call p50 of 50 ns beside a clock p50 of 20 ns means the call itself

@@ -5,7 +5,9 @@ import (
 	"time"
 
 	"github.com/usagering/usagering/atomicfile"
+	"github.com/usagering/usagering/flusher"
 	"github.com/usagering/usagering/pricing"
+	"github.com/usagering/usagering/ring"
 )
 
 // Overflow says what Record does when the ring is full.
@@ -30,26 +32,26 @@ func (o Overflow) String() string {
 	return fmt.Sprintf("Overflow(%d)", uint8(o))
 }
 
-// Defaults of the asynchronous tracker.
+// Defaults of the asynchronous tracker. Those of the flusher are its own
+// (package flusher); docs/design.md says why these values.
 const (
-	// DefaultCapacity is the ring's capacity: 16384 records (about 2 MB).
-	// A persist (encode + two fsyncs) takes 1-10 ms; at 1M records/s the
-	// ring must absorb that many records while the flusher is busy.
+	// DefaultCapacity is the ring's capacity: 16384 records. It absorbs
+	// the records of a burst while the loop is descheduled.
 	DefaultCapacity = 1 << 14
 	// DefaultBatchSize is the pending count that wakes the flusher to fold.
-	DefaultBatchSize = 512
+	DefaultBatchSize = flusher.DefaultBatchSize
 	// DefaultFlushInterval is how long a folded record may wait for a
 	// persist, and the persist cadence under load.
-	DefaultFlushInterval = 100 * time.Millisecond
+	DefaultFlushInterval = flusher.DefaultFlushInterval
 	// DefaultMaxSessions is how many sessions the file keeps, as the
-	// original.
+	// original tool.
 	DefaultMaxSessions = 1000
 	// DefaultRetryBase and DefaultRetryMax shape the persist retry backoff.
-	DefaultRetryBase = 100 * time.Millisecond
-	DefaultRetryMax  = 5 * time.Second
+	DefaultRetryBase = flusher.DefaultRetryBase
+	DefaultRetryMax  = flusher.DefaultRetryMax
 	// DefaultCloseRetries is how often Close retries a failing persist
-	// before it turns to the fallback files, as the original (3 tries).
-	DefaultCloseRetries = 3
+	// before it writes a rescue file.
+	DefaultCloseRetries = flusher.DefaultCloseRetries
 )
 
 // config is what the options set. NewSync reads only the fields that
@@ -132,8 +134,8 @@ func invalidOption(format string, args ...any) error {
 func WithCapacity(n int) Option {
 	return func(c *config) error {
 		c.asyncOnly = append(c.asyncOnly, "WithCapacity")
-		if n < 2 || n > 1<<30 {
-			return invalidOption("capacity %d not in [2, 1<<30]", n)
+		if n < ring.MinCapacity || n > ring.MaxCapacity {
+			return invalidOption("capacity %d not in [%d, %d]", n, ring.MinCapacity, ring.MaxCapacity)
 		}
 		c.capacity = n
 		return nil

@@ -36,7 +36,7 @@ type Summary struct {
 func (t *Tracker) Today() Totals {
 	t.fold()
 	day := t.cfg.clock().In(t.cfg.loc).Format(usagefile.DayLayout)
-	st := t.state
+	st := t.sink
 	st.mu.RLock()
 	defer st.mu.RUnlock()
 	var tot Totals
@@ -65,7 +65,7 @@ func (t *Tracker) Summary(days int) (Summary, error) {
 	first := time.Date(y, m, d-days+1, 0, 0, 0, 0, t.cfg.loc).Format(usagefile.DayLayout)
 	last := now.Format(usagefile.DayLayout)
 
-	st := t.state
+	st := t.sink
 	st.mu.RLock()
 	daily := map[string]Totals{}
 	models := map[string]Totals{}
@@ -119,7 +119,7 @@ type Count struct {
 // it reads what is folded without folding first: it never waits, and may
 // be a batch behind Record. For metrics exporters (package metrics).
 func (t *Tracker) Counts() []Count {
-	st := t.state
+	st := t.sink
 	st.mu.RLock()
 	out := make([]Count, 0, len(st.counts.m))
 	for k, v := range st.counts.m {

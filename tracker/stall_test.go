@@ -130,7 +130,7 @@ func TestStallKeepsRecording(t *testing.T) {
 		st := tr.Stats()
 		t.Fatalf("only %d records made during the stall in %s (ring %d, queue %d, folded awaiting persist %d): "+
 			"producers are blocked, the flusher stopped folding while the persist waits for fsync",
-			madeIn.Load(), watchdog, capacity, st.QueueSize, st.BufferSize)
+			madeIn.Load(), watchdog, capacity, st.InRing, st.InMemory)
 	}
 	mid := tr.Stats()
 	fsyncStall.Release()
@@ -173,7 +173,7 @@ func TestStallKeepsRecording(t *testing.T) {
 
 	sum := hists.Merged().Summary()
 	t.Logf("fsync stalled >= %s; %d records in all, %d made during the stall (%d timed); when %d were: %d in the ring, %d folded awaiting the persist",
-		stall, total, madeIn.Load(), sum.Count, during, mid.QueueSize, mid.BufferSize)
+		stall, total, madeIn.Load(), sum.Count, during, mid.InRing, mid.InMemory)
 	t.Logf("Record during the stall (timed calls, clock included): p50 %d ns, p99 %d ns, p99.9 %d ns, max %d ns",
 		sum.P50, sum.P99, sum.P999, sum.Max)
 }

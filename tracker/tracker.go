@@ -24,7 +24,7 @@ type Tracker struct {
 	cfg     config
 	ring    *ring.MPSC[Record]
 	flusher *flusher.Flusher[Record]
-	state   *state
+	sink    *fileSink
 
 	dropped atomic.Int64 // records refused with ErrFull (Drop policy)
 
@@ -62,7 +62,7 @@ func New(path string, opts ...Option) (*Tracker, error) {
 		stamp = newStampClock()
 		cfg.clock = stamp.now
 	}
-	st, err := newState(path, cfg)
+	st, err := newFileSink(path, cfg)
 	if err != nil {
 		return nil, err
 	}
@@ -98,7 +98,7 @@ func New(path string, opts ...Option) (*Tracker, error) {
 		st.ship.persist = f.Persist
 		st.ship.start()
 	}
-	return &Tracker{cfg: cfg, ring: r, flusher: f, state: st}, nil
+	return &Tracker{cfg: cfg, ring: r, flusher: f, sink: st}, nil
 }
 
 // Record validates r, stamps it (a zero Timestamp becomes now) and queues
@@ -167,16 +167,16 @@ func (t *Tracker) Shutdown(ctx context.Context) error {
 	case <-t.flusher.Done():
 		err = t.flusher.Close(context.Background()) // its own result, now final, even if ctx ended too
 	default:
-		return fmt.Errorf("tracker: shutdown of %s: a persist is still running; %d records wait in memory: %w", t.state.path, t.flusher.Stats().Pending, err)
+		return fmt.Errorf("tracker: shutdown of %s: a persist is still running; %d records wait in memory: %w", t.sink.path, t.flusher.Stats().Pending, err)
 	}
 	t.finishOnce.Do(func() {
-		// The flusher's goroutines have stopped: the state is ours.
+		// The flusher's goroutines have stopped: the sink is ours.
 		persisted := err == nil
 		if err != nil {
-			err = t.state.writeRescue(err)
+			err = t.sink.writeRescue(err)
 		}
-		if t.state.ship != nil {
-			t.state.ship.halt()
+		if t.sink.ship != nil {
+			t.sink.ship.halt()
 			t.shipRest(ctx, persisted)
 		}
 		t.closeErr = err
@@ -190,7 +190,7 @@ func (t *Tracker) Shutdown(ctx context.Context) error {
 // is left waits in the file for the next start. Called by Shutdown once
 // the flusher and the shipping loop have stopped.
 func (t *Tracker) shipRest(ctx context.Context, persisted bool) {
-	sh := t.state.ship
+	sh := t.sink.ship
 	for ctx.Err() == nil {
 		w := sh.latest.Load()
 		if w == nil {
@@ -202,7 +202,7 @@ func (t *Tracker) shipRest(ctx context.Context, persisted bool) {
 		// Applied (now, or by the loop before it stopped): record it in
 		// the file, which seals the next batch (and offers it) or clears
 		// the one in flight (and offers none).
-		if !persisted || t.state.Persist() != nil {
+		if !persisted || t.sink.Persist() != nil {
 			return
 		}
 	}
@@ -218,8 +218,8 @@ func (t *Tracker) Close() error { return t.Shutdown(context.Background()) }
 type Stats struct {
 	TotalFlushes         int64         `json:"total_flushes"`         // successful persists
 	TotalRecords         int64         `json:"total_records"`         // records persisted
-	BufferSize           int           `json:"buffer_size"`           // folded into memory, not yet persisted
-	QueueSize            int           `json:"queue_size"`            // in the ring, not yet folded
+	InMemory             int           `json:"buffer_size"`           // records folded into memory, not yet persisted
+	InRing               int           `json:"queue_size"`            // records in the ring, not yet folded
 	ErrorCount           int64         `json:"error_count"`           // failed persists
 	RetryCount           int64         `json:"retry_count"`           // persist attempts after a failure
 	FallbackWrites       int64         `json:"fallback_writes"`       // rescue files written at Close
@@ -228,13 +228,13 @@ type Stats struct {
 	LastFlushTime        time.Time     `json:"last_flush_time"`       // zero before the first persist
 	LastError            string        `json:"last_error"`            // latest persist error, "" after a success
 	Dropped              int64         `json:"dropped"`               // refused with ErrFull
-	Pending              int           `json:"pending"`               // accepted, not yet persisted: BufferSize + QueueSize
+	Pending              int           `json:"pending"`               // accepted, not yet persisted: InMemory + InRing
 	RecoveredRecords     int64         `json:"recovered_records"`     // records merged from rescue files of earlier runs
 	RecoveredFiles       int64         `json:"recovered_files"`       // rescue files merged
 	UnreadableRescues    int64         `json:"unreadable_rescues"`    // rescue files found but not readable (kept, retried)
 	UnpricedRecords      int64         `json:"unpriced_records"`      // records without a cost whose model the price table does not know
 	UnpricedModels       []string      `json:"unpriced_models"`       // their models, sorted (the first 32 seen)
-	RingCapacity         int           `json:"ring_capacity"`         // the ring's slots (QueueSize of them are in use)
+	RingCapacity         int           `json:"ring_capacity"`         // the ring's slots (InRing of them are in use)
 	ShippedBatches       int64         `json:"shipped_batches"`       // batches applied by the shipper (WithShipper)
 	ShipErrors           int64         `json:"ship_errors"`           // failed Ship calls (each retried)
 	LastShipError        string        `json:"last_ship_error"`       // latest Ship error, "" after a success
@@ -254,20 +254,20 @@ func (t *Tracker) Stats() Stats {
 	s := Stats{
 		TotalFlushes:         fs.Flushes,
 		TotalRecords:         int64(fs.Persisted),
-		BufferSize:           fs.Pending - queue,
-		QueueSize:            queue,
+		InMemory:             fs.Pending - queue,
+		InRing:               queue,
 		ErrorCount:           fs.PersistErrors,
 		RetryCount:           fs.Retries,
-		FallbackWrites:       t.state.fallbackWrites.Load(),
-		LostRecords:          t.dropped.Load() + t.state.lost.Load(),
-		CorruptionRecoveries: t.state.recoveries.Load(),
+		FallbackWrites:       t.sink.fallbackWrites.Load(),
+		LostRecords:          t.dropped.Load() + t.sink.lost.Load(),
+		CorruptionRecoveries: t.sink.recoveries.Load(),
 		LastFlushTime:        fs.LastFlush,
 		Dropped:              t.dropped.Load(),
-		RecoveredRecords:     t.state.rescue.recoveredRecords.Load(),
-		RecoveredFiles:       t.state.rescue.recoveredFiles.Load(),
-		UnreadableRescues:    t.state.rescue.unreadable.Load(),
-		UnpricedRecords:      t.state.prices.unpriced.Load(),
-		UnpricedModels:       t.state.prices.unpricedModels(),
+		RecoveredRecords:     t.sink.rescue.recoveredRecords.Load(),
+		RecoveredFiles:       t.sink.rescue.recoveredFiles.Load(),
+		UnreadableRescues:    t.sink.rescue.unreadable.Load(),
+		UnpricedRecords:      t.sink.prices.unpriced.Load(),
+		UnpricedModels:       t.sink.prices.unpricedModels(),
 		RingCapacity:         t.ring.Cap(),
 		PersistSeconds:       fs.PersistSeconds,
 	}
@@ -275,7 +275,7 @@ func (t *Tracker) Stats() Stats {
 	if fs.LastError != nil {
 		s.LastError = fs.LastError.Error()
 	}
-	if sh := t.state.ship; sh != nil {
+	if sh := t.sink.ship; sh != nil {
 		s.ShippedBatches, s.ShipErrors = sh.shipped.Load(), sh.errs.Load()
 		if err := sh.lastErr.Load(); err != nil {
 			s.LastShipError = err.Error()
@@ -288,13 +288,13 @@ func (t *Tracker) Stats() Stats {
 // Quote prices a call with the tracker's current price table, as the
 // tracker prices records without a cost.
 func (t *Tracker) Quote(model string, u pricing.Usage) (pricing.Quote, error) {
-	return t.state.prices.quote(model, u)
+	return t.sink.prices.quote(model, u)
 }
 
 // SetPrices replaces the tracker's price table: records folded from now
 // on are priced from p. It is an atomic swap; Record never waits on it.
 // A nil p is an error wrapping ErrInvalidArgument.
-func (t *Tracker) SetPrices(p pricing.Pricer) error { return t.state.prices.set(p) }
+func (t *Tracker) SetPrices(p pricing.Pricer) error { return t.sink.prices.set(p) }
 
 // Path returns the absolute path of the usage file.
-func (t *Tracker) Path() string { return t.state.path }
+func (t *Tracker) Path() string { return t.sink.path }

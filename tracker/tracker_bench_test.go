@@ -106,7 +106,7 @@ func runParallel(b *testing.B, g int, fn func()) {
 // Its inverse is the drain rate that must stay far above the record rate.
 func BenchmarkFold(b *testing.B) {
 	cfg := defaultConfig()
-	st, err := newState(filepath.Join(b.TempDir(), "usage.json"), cfg)
+	st, err := newFileSink(filepath.Join(b.TempDir(), "usage.json"), cfg)
 	if err != nil {
 		b.Fatal(err)
 	}

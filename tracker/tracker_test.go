@@ -350,7 +350,7 @@ func TestDropPolicy(t *testing.T) {
 	// A reader of the state keeps the flusher's loop from folding (Fold
 	// takes the state's write lock), so nothing drains the ring. The persist
 	// no longer stops the loop: it runs on its own goroutine.
-	tr.state.mu.RLock()
+	tr.sink.mu.RLock()
 	if err := tr.Record(Record{Model: "gpt-4"}); err != nil {
 		t.Fatal(err)
 	}
@@ -369,7 +369,7 @@ func TestDropPolicy(t *testing.T) {
 	if full != 10-tr.ring.Cap() {
 		t.Fatalf("%d records refused, want %d", full, 10-tr.ring.Cap())
 	}
-	tr.state.mu.RUnlock()
+	tr.sink.mu.RUnlock()
 	if err := tr.Close(); err != nil {
 		t.Fatal(err)
 	}

@@ -136,7 +136,7 @@ func (b *bench) stallSide(name string) (stallSide, error) {
 		for {
 			if at := s.async; at != nil {
 				sts := at.Stats()
-				ss.MaxQueued, ss.MaxFolded = max(ss.MaxQueued, sts.QueueSize), max(ss.MaxFolded, sts.BufferSize)
+				ss.MaxQueued, ss.MaxFolded = max(ss.MaxQueued, sts.InRing), max(ss.MaxFolded, sts.InMemory)
 			}
 			select {
 			case <-st.done:

@@ -14,7 +14,7 @@ import (
 	"go.uber.org/atomic"
 )
 
-// state is the asynchronous tracker's flusher.Sink: what has been folded
+// fileSink is the asynchronous tracker's flusher.Sink: what has been folded
 // from the ring, and what the file holds.
 //
 // The document the tracker stands for is base ⊕ frozen ⊕ delta: base is
@@ -31,7 +31,7 @@ import (
 // concurrently with Persist, Snapshot never concurrently with Persist.
 // Queries run on any goroutine and read under mu; writers take mu to
 // change what queries read.
-type state struct {
+type fileSink struct {
 	cfg  config
 	path string
 	lock fileLock           // held around load and persist
@@ -302,12 +302,12 @@ func (c *dayCache) key(t time.Time, loc *time.Location) string {
 	return c.day
 }
 
-func newState(path string, cfg config) (*state, error) {
+func newFileSink(path string, cfg config) (*fileSink, error) {
 	abs, err := usablePath(path, cfg.fs)
 	if err != nil {
 		return nil, err
 	}
-	s := &state{
+	s := &fileSink{
 		cfg:    cfg,
 		path:   abs,
 		lock:   newFileLock(abs),
@@ -322,7 +322,7 @@ func newState(path string, cfg config) (*state, error) {
 // openFile opens the atomic file on first use. It must run under the lock:
 // opening removes stale temp files, which outside the lock could be the
 // live temp file of another process's write.
-func (s *state) openFile() error {
+func (s *fileSink) openFile() error {
 	if s.file != nil {
 		return nil
 	}
@@ -340,7 +340,7 @@ func (s *state) openFile() error {
 // not a usage document: New must answer queries with what the file holds,
 // or not start. A failure of the rescue write is left for the persists to
 // retry.
-func (s *state) load() error {
+func (s *fileSink) load() error {
 	return s.lock.do(func() error {
 		if err := s.openFile(); err != nil {
 			return err
@@ -376,7 +376,7 @@ func (s *state) load() error {
 // it: the path can change between the two (a directory at the path when
 // stat looks, removed before the read), and a stale "exists" must not turn
 // into "start from an empty document".
-func (s *state) refresh() error {
+func (s *fileSink) refresh() error {
 	if fi, err := os.Stat(s.path); err == nil && s.lastWrite != nil && sameVersion(fi, s.lastWrite) {
 		return nil
 	}
@@ -407,7 +407,7 @@ func sameVersion(a, b fs.FileInfo) bool {
 
 // Fold implements flusher.Sink: it prices the records that need it (and
 // fills their providers) before it takes the lock queries read under.
-func (s *state) Fold(batch []Record) {
+func (s *fileSink) Fold(batch []Record) {
 	s.costs = s.costs[:0]
 	for i := range batch {
 		s.costs = append(s.costs, s.prices.cost(&batch[i]))
@@ -429,7 +429,7 @@ func (s *state) Fold(batch []Record) {
 // Snapshot implements flusher.Sink: what was folded so far becomes frozen,
 // the work of the next Persist (added to a failed persist's frozen, if
 // any), and Fold goes on into an empty delta.
-func (s *state) Snapshot() {
+func (s *fileSink) Snapshot() {
 	next := s.spare
 	s.spare = nil
 	if next == nil {
@@ -451,7 +451,7 @@ func (s *state) Snapshot() {
 // up to date with the file, write base ⊕ rescue files ⊕ frozen, and make
 // it the new base. It runs while Fold goes on into delta, which it never
 // reads.
-func (s *state) Persist() error {
+func (s *fileSink) Persist() error {
 	if s.stamp != nil {
 		s.stamp.resync()
 	}
@@ -459,7 +459,7 @@ func (s *state) Persist() error {
 }
 
 // persistLocked is Persist under the lock.
-func (s *state) persistLocked() error {
+func (s *fileSink) persistLocked() error {
 	if err := s.openFile(); err != nil {
 		return err
 	}
@@ -505,7 +505,7 @@ func (s *state) persistLocked() error {
 // compose returns the document the next write makes: base (or an empty
 // one) ⊕ the rescue files not yet absorbed ⊕ d, stamped now. Called by
 // Persist, under the lock.
-func (s *state) compose(d *delta) *usagefile.Document {
+func (s *fileSink) compose(d *delta) *usagefile.Document {
 	var doc *usagefile.Document
 	if s.base != nil {
 		doc = s.base.Clone()
@@ -540,7 +540,7 @@ func (s *state) compose(d *delta) *usagefile.Document {
 // error: a *FallbackError naming the file, or saying the records were lost
 // if none could be written. Called by Close once the flusher's goroutines
 // have stopped, after the final persist failed with persistErr.
-func (s *state) writeRescue(persistErr error) error {
+func (s *fileSink) writeRescue(persistErr error) error {
 	s.Snapshot() // delta joins frozen
 	if s.frozen == nil || s.frozen.count == 0 {
 		// Nothing unwritten: the last write failed after its rename (its

@@ -39,7 +39,7 @@ func TestRefreshKeepsBaseWhilePathFlips(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	s, err := newState(path, cfg)
+	s, err := newFileSink(path, cfg)
 	if err != nil {
 		t.Fatal(err)
 	}
