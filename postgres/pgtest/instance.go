@@ -57,6 +57,7 @@ func Start(tb testing.TB, opts ...InstanceOption) *Instance {
 	if err != nil {
 		missing(tb, err.Error())
 	}
+	reapOrphans(bin)
 	i := &Instance{bin: bin}
 	for _, o := range opts {
 		o(i)
@@ -97,6 +98,11 @@ func (i *Instance) create() error {
 		return err
 	}
 	i.dir = dir
+	// The owner file lets a later Start reap this server if the test
+	// process dies without its cleanup (a test timeout, a kill).
+	if err := os.WriteFile(filepath.Join(dir, ownerFile), []byte(strconv.Itoa(os.Getpid())), 0o644); err != nil {
+		return err
+	}
 	if os.Geteuid() == 0 {
 		u, err := user.Lookup("postgres")
 		if err != nil {
@@ -213,6 +219,36 @@ func (i *Instance) run(name string, args ...string) ([]byte, error) {
 		cmd.SysProcAttr = &syscall.SysProcAttr{Credential: i.cred}
 	}
 	return cmd.CombinedOutput()
+}
+
+// ownerFile, in an instance's directory, holds the PID of the process
+// that started it.
+const ownerFile = "owner"
+
+// reapOrphans stops and deletes the servers that Start made in processes
+// that no longer run.
+func reapOrphans(bin string) {
+	dirs, _ := filepath.Glob(filepath.Join(os.TempDir(), "pgtest-*"))
+	for _, dir := range dirs {
+		b, err := os.ReadFile(filepath.Join(dir, ownerFile))
+		if err != nil {
+			continue // not ours, or still being created
+		}
+		pid, err := strconv.Atoi(strings.TrimSpace(string(b)))
+		if err != nil || pid <= 0 || !errors.Is(syscall.Kill(pid, 0), syscall.ESRCH) {
+			continue // its owner runs, or cannot be checked
+		}
+		orphan := &Instance{bin: bin, dir: dir}
+		if st, err := os.Stat(dir); err == nil {
+			if sys, ok := st.Sys().(*syscall.Stat_t); ok && os.Geteuid() == 0 && sys.Uid != 0 {
+				orphan.cred = &syscall.Credential{Uid: sys.Uid, Gid: sys.Gid}
+			}
+		}
+		if _, err := os.Stat(filepath.Join(orphan.data(), "postmaster.pid")); err == nil {
+			_, _ = orphan.pgctl("stop", "-m", "immediate")
+		}
+		os.RemoveAll(dir)
+	}
 }
 
 // findBin returns the directory holding initdb and pg_ctl.

@@ -4,7 +4,11 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"io/fs"
 	"os"
+	"os/exec"
+	"path/filepath"
+	"strconv"
 	"syscall"
 	"testing"
 	"time"
@@ -168,5 +172,27 @@ func TestProxyRefuseAndDrop(t *testing.T) {
 	}
 	if got := p.Accepted(); got != 2 {
 		t.Fatalf("Accepted = %d, want 2", got)
+	}
+}
+
+// TestStartReapsOrphans: a server whose test process died without its
+// cleanup is stopped and deleted by the next Start.
+func TestStartReapsOrphans(t *testing.T) {
+	ctx := context.Background()
+	orphan := pgtest.Start(t)
+	dead := exec.Command("true")
+	if err := dead.Run(); err != nil {
+		t.Fatal(err)
+	}
+	dir := pgtest.Dir(orphan)
+	if err := os.WriteFile(filepath.Join(dir, "owner"), []byte(strconv.Itoa(dead.Process.Pid)), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	pgtest.Start(t)
+	if _, err := os.Stat(dir); !errors.Is(err, fs.ErrNotExist) {
+		t.Fatalf("the orphan's directory: %v, want it gone", err)
+	}
+	if _, err := pgx.Connect(ctx, orphan.DSN()); !errors.Is(err, syscall.ECONNREFUSED) {
+		t.Fatalf("connect to the orphan: %v, want connection refused", err)
 	}
 }
