@@ -104,6 +104,7 @@ var storageCalls = flag.Int("storage.calls", 100_000, "calls per BenchmarkStorag
 type storageWorkload struct {
 	calls   int
 	writers int
+	days    int
 	keys    []usagefile.Key // sorted: day first, keysPerDay per day
 }
 
@@ -114,7 +115,7 @@ func (wl storageWorkload) each(w int, f func(k usagefile.Key, t usagefile.Totals
 	r := rand.New(rand.NewPCG(uint64(w), 42))
 	n := wl.calls / wl.writers
 	for i := range n {
-		day := i * storageDays / n
+		day := i * wl.days / n
 		in, out := 200+r.Int64N(4000), 20+r.Int64N(800)
 		f(wl.keys[day*keysPerDay+r.IntN(keysPerDay)], usagefile.Totals{
 			Tokens: in + out, Calls: 1, InputTokens: in, OutputTokens: out, CacheReadTokens: r.Int64N(in / 2),
@@ -139,7 +140,7 @@ func (wl storageWorkload) exactCost() usd.Amount {
 // (counted, and as the server's xact_commit saw them); and, for LiteLLM's
 // way, how far its double precision total is from the exact one.
 func BenchmarkStorage(b *testing.B) {
-	wl := storageWorkload{calls: *storageCalls, writers: 4, keys: benchKeys(storageDays * keysPerDay)}
+	wl := storageWorkload{calls: *storageCalls, writers: 4, days: storageDays, keys: benchKeys(storageDays * keysPerDay)}
 	exact := wl.exactCost()
 	srv := pgtest.Start(b)
 	ways := []struct {
@@ -153,10 +154,15 @@ func BenchmarkStorage(b *testing.B) {
 			return shipWorkload(ctx, b, srv.DSN(), schema, wl, 100, exact)
 		}},
 		{"litellm/calls-per-tx=1", func(ctx context.Context, b *testing.B, pool *pgxpool.Pool, schema string) (int64, int64) {
-			return spendWorkload(ctx, b, pool, schema, wl, 1)
+			txs, writes, _ := spendWorkload(ctx, b, pool, schema, wl, 1)
+			return txs, writes
 		}},
-		{"litellm/calls-per-tx=100", func(ctx context.Context, b *testing.B, pool *pgxpool.Pool, schema string) (int64, int64) {
-			return spendWorkload(ctx, b, pool, schema, wl, 100)
+		{"litellm/calls-per-tx=100/sorted", func(ctx context.Context, b *testing.B, pool *pgxpool.Pool, schema string) (int64, int64) {
+			txs, writes, deadlocks := spendWorkload(ctx, b, pool, schema, wl, 100, spendlogs.SortedUpserts())
+			if deadlocks != 0 {
+				b.Errorf("%d deadlocks with sorted upserts", deadlocks)
+			}
+			return txs, writes
 		}},
 	}
 	for i, way := range ways {
@@ -276,13 +282,14 @@ func shipWorkload(ctx context.Context, b *testing.B, dsn, schema string, wl stor
 }
 
 // spendWorkload writes each writer's calls LiteLLM's way, perTx calls per
-// transaction. It returns the transactions committed and the rows written
-// (a log row and a daily upsert per call).
-func spendWorkload(ctx context.Context, b *testing.B, pool *pgxpool.Pool, schema string, wl storageWorkload, perTx int) (int64, int64) {
+// transaction. It returns the transactions committed, the rows written (a
+// log row and a daily upsert per call) and the transactions retried after
+// a deadlock.
+func spendWorkload(ctx context.Context, b *testing.B, pool *pgxpool.Pool, schema string, wl storageWorkload, perTx int, opts ...spendlogs.Option) (txs, writes, deadlocks int64) {
 	if err := spendlogs.Create(ctx, pool, schema); err != nil {
 		b.Fatal(err)
 	}
-	sw := spendlogs.NewWriter(pool, schema)
+	sw := spendlogs.NewWriter(pool, schema, opts...)
 	var wg sync.WaitGroup
 	for w := range wl.writers {
 		wg.Go(func() {
@@ -294,7 +301,9 @@ func spendWorkload(ctx context.Context, b *testing.B, pool *pgxpool.Pool, schema
 				start := day.Add(time.Duration(i) * time.Millisecond)
 				tags, _ := usagefile.DecodeTags(k.Tags)
 				calls = append(calls, spendlogs.Call{
-					RequestID: fmt.Sprintf("chatcmpl-%d-%08d", w, i), APIKey: fmt.Sprintf("%064x", 1+w),
+					// The caller's key: a team's calls reach every instance, so
+					// instances share daily rows.
+					RequestID: fmt.Sprintf("chatcmpl-%d-%08d", w, i), APIKey: fmt.Sprintf("%064x", tags["team"]),
 					User: tags["team"], Model: k.Model, Provider: k.Provider, Start: start, End: start.Add(1200 * time.Millisecond),
 					PromptTokens: t.InputTokens, CompletionTokens: t.OutputTokens, CacheReadTokens: t.CacheReadTokens,
 					Spend: t.Cost.Float64(), Tags: []string{"team:" + tags["team"]},
@@ -314,10 +323,7 @@ func spendWorkload(ctx context.Context, b *testing.B, pool *pgxpool.Pool, schema
 		})
 	}
 	wg.Wait()
-	if r := sw.Retries(); r > 0 {
-		b.Logf("%d transactions retried after deadlocks", r)
-	}
-	return sw.Commits(), int64(2 * wl.calls / wl.writers * wl.writers)
+	return sw.Commits(), int64(2 * wl.calls / wl.writers * wl.writers), sw.Retries()
 }
 
 // xactCommit returns the server's committed transactions in the current
@@ -377,4 +383,46 @@ func floatError(f float64, exact usd.Amount) float64 {
 	}
 	d, _ := new(big.Float).Sub(new(big.Float).SetPrec(200).SetFloat64(f), e).Float64()
 	return math.Abs(d)
+}
+
+// BenchmarkSharedDailyRows: 4 writers write the same day's calls (64
+// daily keys, at random) 20 per transaction into a throwaway server, each
+// op one full workload of 2000 calls. LiteLLM's way upserts daily rows
+// that all writers share: in the calls' order, transactions deadlock and
+// each deadlock waits deadlock_timeout (1 s) before PostgreSQL breaks it;
+// sorted, they only queue. The store's writers upsert only their own rows.
+func BenchmarkSharedDailyRows(b *testing.B) {
+	srv := pgtest.Start(b)
+	wl := storageWorkload{calls: 2000, writers: 4, days: 1, keys: benchKeys(keysPerDay)}
+	const perTx = 20
+	for _, way := range []string{"litellm/unsorted", "litellm/sorted", "usagering"} {
+		b.Run(way, func(b *testing.B) {
+			ctx := context.Background()
+			pool, err := pgxpool.New(ctx, srv.DSN())
+			if err != nil {
+				b.Fatal(err)
+			}
+			defer pool.Close()
+			var deadlocks int64
+			start := time.Now()
+			for n := range b.N {
+				schema := fmt.Sprintf("shared_%s_%d", strings.ReplaceAll(way, "/", "_"), n)
+				switch way {
+				case "litellm/unsorted":
+					_, _, d := spendWorkload(ctx, b, pool, schema, wl, perTx)
+					deadlocks += d
+				case "litellm/sorted":
+					_, _, d := spendWorkload(ctx, b, pool, schema, wl, perTx, spendlogs.SortedUpserts())
+					deadlocks += d
+				default:
+					shipWorkload(ctx, b, srv.DSN(), schema, wl, perTx, wl.exactCost())
+				}
+				if _, err := pool.Exec(ctx, "DROP SCHEMA "+pgx.Identifier{schema}.Sanitize()+" CASCADE"); err != nil {
+					b.Fatal(err)
+				}
+			}
+			b.ReportMetric(float64(wl.calls*b.N)/time.Since(start).Seconds(), "calls/s")
+			b.ReportMetric(float64(deadlocks)/float64(b.N), "deadlocks/op")
+		})
+	}
 }

@@ -1,10 +1,12 @@
 package spendlogs
 
 import (
+	"cmp"
 	"context"
 	"encoding/json"
 	"errors"
 	"fmt"
+	"slices"
 	"strings"
 	"sync/atomic"
 	"time"
@@ -108,14 +110,25 @@ type Writer struct {
 	insertLog   string
 	upsertDaily string
 
+	sorted bool
+
 	commits atomic.Int64 // transactions committed
 	retries atomic.Int64 // transactions retried after a deadlock or serialization failure
 }
 
+// Option configures NewWriter.
+type Option func(*Writer)
+
+// SortedUpserts makes Write order a transaction's calls by their daily
+// row's key, so that concurrent transactions lock shared daily rows in one
+// order and cannot deadlock on them. Without it calls go in the order
+// given, as LiteLLM's spend updates did.
+func SortedUpserts() Option { return func(w *Writer) { w.sorted = true } }
+
 // NewWriter returns a writer into the tables Create made in schema.
-func NewWriter(pool *pgxpool.Pool, schema string) *Writer {
+func NewWriter(pool *pgxpool.Pool, schema string, opts ...Option) *Writer {
 	q := pgx.Identifier{schema}.Sanitize()
-	return &Writer{
+	w := &Writer{
 		pool: pool,
 		insertLog: `INSERT INTO ` + q + `.spend_logs (request_id, call_type, api_key, spend, total_tokens,
 	prompt_tokens, completion_tokens, "startTime", "endTime", request_duration_ms, "completionStartTime",
@@ -135,6 +148,10 @@ ON CONFLICT (user_id, date, api_key, model, custom_llm_provider, mcp_namespaced_
 	successful_requests = d.successful_requests + 1,
 	updated_at = now()`,
 	}
+	for _, o := range opts {
+		o(w)
+	}
+	return w
 }
 
 // Write writes calls in one transaction: for each call, in the order
@@ -146,6 +163,13 @@ func (w *Writer) Write(ctx context.Context, calls []Call) error {
 	type stmt struct {
 		sql  string
 		args []any
+	}
+	if w.sorted {
+		calls = slices.Clone(calls)
+		slices.SortStableFunc(calls, func(a, b Call) int {
+			return cmp.Or(cmp.Compare(a.User, b.User), cmp.Compare(a.Start.Format(time.DateOnly), b.Start.Format(time.DateOnly)),
+				cmp.Compare(a.APIKey, b.APIKey), cmp.Compare(a.Model, b.Model), cmp.Compare(a.Provider, b.Provider))
+		})
 	}
 	stmts := make([]stmt, 0, 2*len(calls))
 	for _, c := range calls {
