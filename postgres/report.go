@@ -110,7 +110,7 @@ func (s *Store) Report(ctx context.Context, q ReportQuery) ([]ReportRow, error) 
 	}
 	rows, err := s.pool.Query(ctx, query, args...)
 	if err != nil {
-		return nil, s.queryError("report", err)
+		return nil, queryError("report", err)
 	}
 	defer rows.Close()
 	groups := map[ReportRow]usagefile.Totals{} // keyed by the zero-totals row
@@ -124,7 +124,7 @@ func (s *Store) Report(ctx context.Context, q ReportQuery) ([]ReportRow, error) 
 			&t.Calls, &t.Tokens, &t.InputTokens, &t.OutputTokens,
 			&t.CacheReadTokens, &t.CacheWriteTokens, &t.ReasoningTokens, &cost)
 		if err != nil {
-			return nil, s.queryError("report", err)
+			return nil, queryError("report", err)
 		}
 		if t.Cost, err = usd.Parse(cost); err != nil {
 			return nil, fmt.Errorf("postgres: report: cost %q: %w", cost, err)
@@ -139,7 +139,7 @@ func (s *Store) Report(ctx context.Context, q ReportQuery) ([]ReportRow, error) 
 		groups[k] = sum
 	}
 	if err := rows.Err(); err != nil {
-		return nil, s.queryError("report", err)
+		return nil, queryError("report", err)
 	}
 	out := make([]ReportRow, 0, len(groups))
 	for k, t := range groups {
@@ -243,7 +243,7 @@ type Writer struct {
 func (s *Store) Writers(ctx context.Context) ([]Writer, error) {
 	rows, err := s.pool.Query(ctx, s.sql.writers)
 	if err != nil {
-		return nil, s.queryError("writers", err)
+		return nil, queryError("writers", err)
 	}
 	defer rows.Close()
 	var out []Writer
@@ -253,19 +253,19 @@ func (s *Store) Writers(ctx context.Context) ([]Writer, error) {
 			seq int64
 		)
 		if err := rows.Scan(&w.ID, &seq, &w.FirstShipped, &w.LastShipped); err != nil {
-			return nil, s.queryError("writers", err)
+			return nil, queryError("writers", err)
 		}
 		w.Seq = uint64(seq)
 		out = append(out, w)
 	}
 	if err := rows.Err(); err != nil {
-		return nil, s.queryError("writers", err)
+		return nil, queryError("writers", err)
 	}
 	return out, nil
 }
 
 // queryError wraps a failed read, marking the ones worth retrying.
-func (s *Store) queryError(op string, err error) error {
+func queryError(op string, err error) error {
 	if permanent(err) || authError(err) {
 		return fmt.Errorf("postgres: %s: %w", op, err)
 	}
