@@ -1,0 +1,4 @@
+package pgtest
+
+// Dir returns an instance's directory, for tests.
+func Dir(i *Instance) string { return i.dir }
