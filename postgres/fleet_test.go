@@ -13,6 +13,7 @@ package postgres_test
 import (
 	"bufio"
 	"context"
+	"errors"
 	"fmt"
 	"math/rand/v2"
 	"os"
@@ -420,3 +421,51 @@ func TestFleetCutAtCommit(t *testing.T) {
 
 // usdOf is the exact amount the tracker keeps for a float cost.
 func usdOf(f float64) (usd.Amount, error) { return usd.FromFloat(f) }
+
+// TestFleetStartsWhileDown: with WithLazyConnect a service starts while
+// the database is unreachable; its records wait in the usage file's
+// outbox and ship, exactly, once the database is back.
+func TestFleetStartsWhileDown(t *testing.T) {
+	f := newFleet(t, 1)
+	proxy := pgtest.NewProxy(t, pgtest.Addr(t, f.direct))
+	proxy.Refuse()
+	ctx := context.Background()
+	if _, err := postgres.Open(ctx, proxy.DSN(f.direct), postgres.WithSchema(f.schema)); !errors.Is(err, postgres.ErrTemporary) {
+		t.Fatalf("Open with the database down = %v, want ErrTemporary", err)
+	}
+	store, err := postgres.Open(ctx, proxy.DSN(f.direct), postgres.WithSchema(f.schema), postgres.WithLazyConnect())
+	if err != nil {
+		t.Fatalf("Open with WithLazyConnect = %v", err)
+	}
+	defer store.Close()
+	tr, err := tracker.New(f.files[0], tracker.WithShipper(store), tracker.WithTagKeys("team"),
+		tracker.WithRetry(time.Millisecond, 10*time.Millisecond))
+	if err != nil {
+		t.Fatal(err)
+	}
+	const n = 2000
+	for i := range n {
+		if err := tr.Record(fleetRecord(0, i)); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if err := tr.Flush(ctx); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := store.Writers(ctx); !errors.Is(err, postgres.ErrTemporary) {
+		t.Fatalf("Writers with the database down = %v, want ErrTemporary", err)
+	}
+	for deadline := time.Now().Add(time.Minute); tr.Stats().ShipErrors == 0; time.Sleep(time.Millisecond) {
+		if time.Now().After(deadline) {
+			t.Fatal("the shipper made no attempt in a minute")
+		}
+	}
+	if err := proxy.Accept(); err != nil {
+		t.Fatal(err)
+	}
+	if err := tr.Close(); err != nil {
+		t.Fatal(err)
+	}
+	f.drain(f.open())
+	f.check(f.open(), recorded([]int{0}, n))
+}

@@ -104,6 +104,9 @@ func (r *ReportRow) compare(o *ReportRow) int {
 // on the day), so its cost grows with writers × models × providers × tag
 // sets × days, never with the number of calls.
 func (s *Store) Report(ctx context.Context, q ReportQuery) ([]ReportRow, error) {
+	if err := s.ensure(ctx); err != nil {
+		return nil, err
+	}
 	query, args, err := s.reportSQL(q)
 	if err != nil {
 		return nil, err
@@ -241,6 +244,9 @@ type Writer struct {
 // by id (bytewise). A writer whose LastShipped falls behind its flush
 // interval is not shipping.
 func (s *Store) Writers(ctx context.Context) ([]Writer, error) {
+	if err := s.ensure(ctx); err != nil {
+		return nil, err
+	}
 	rows, err := s.pool.Query(ctx, s.sql.writers)
 	if err != nil {
 		return nil, queryError("writers", err)

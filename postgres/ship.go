@@ -53,6 +53,9 @@ func (s *Store) Ship(ctx context.Context, b usagefile.Batch) error {
 	if err := validate(b); err != nil {
 		return &ShipError{Writer: b.Writer, Seq: b.Seq, Err: err}
 	}
+	if err := s.ensure(ctx); err != nil {
+		return &ShipError{Writer: b.Writer, Seq: b.Seq, Err: err, temporary: errors.Is(err, ErrTemporary)}
+	}
 	committing, err := s.ship(ctx, b, digest(b))
 	if err == nil {
 		return nil

@@ -5,6 +5,8 @@ import (
 	"errors"
 	"fmt"
 	"strings"
+	"sync"
+	"sync/atomic"
 
 	"github.com/jackc/pgx/v5"
 	"github.com/jackc/pgx/v5/pgconn"
@@ -22,6 +24,11 @@ type Store struct {
 	pool   *pgxpool.Pool
 	schema string // as given to WithSchema
 	sql    statements
+
+	// ready is set once the tables are known to be there (migrated); with
+	// WithLazyConnect that is on first use, under mu.
+	ready atomic.Bool
+	mu    sync.Mutex
 }
 
 // statements are the store's SQL texts, with the schema name quoted in.
@@ -77,6 +84,17 @@ type Option func(*options)
 
 type options struct {
 	schema string
+	lazy   bool
+}
+
+// WithLazyConnect makes Open return without connecting: it only checks
+// the DSN. The store connects and creates or migrates its tables on first
+// use, and again on each use until that works; until then Ship, Report and
+// Writers fail with errors wrapping ErrTemporary (or ErrAuth,
+// ErrSchemaTooNew). A service then starts while the database is down, and
+// its tracker keeps the batches in the usage file until it is back.
+func WithLazyConnect() Option {
+	return func(o *options) { o.lazy = true }
 }
 
 // WithSchema selects the PostgreSQL schema that holds the store's tables
@@ -118,21 +136,41 @@ func Open(ctx context.Context, dsn string, opts ...Option) (*Store, error) {
 	if err != nil {
 		return nil, fmt.Errorf("%w: %w", ErrInvalidDSN, err)
 	}
-	conn, err := pool.Acquire(ctx)
-	if err != nil {
-		pool.Close()
-		return nil, openError("connecting", err)
+	s := &Store{pool: pool, schema: o.schema, sql: newStatements(o.schema)}
+	if o.lazy {
+		return s, nil
 	}
-	err = migrate(ctx, conn.Conn(), o.schema)
+	if err := s.ensure(ctx); err != nil {
+		pool.Close()
+		return nil, err
+	}
+	return s, nil
+}
+
+// ensure connects and creates or migrates the tables, once.
+func (s *Store) ensure(ctx context.Context) error {
+	if s.ready.Load() {
+		return nil
+	}
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if s.ready.Load() {
+		return nil
+	}
+	conn, err := s.pool.Acquire(ctx)
+	if err != nil {
+		return openError("connecting", err)
+	}
+	err = migrate(ctx, conn.Conn(), s.schema)
 	conn.Release()
 	if err != nil {
-		pool.Close()
 		if errors.Is(err, ErrSchemaTooNew) {
-			return nil, err
+			return err
 		}
-		return nil, openError("migrating schema "+pgx.Identifier{o.schema}.Sanitize(), err)
+		return openError("migrating schema "+pgx.Identifier{s.schema}.Sanitize(), err)
 	}
-	return &Store{pool: pool, schema: o.schema, sql: newStatements(o.schema)}, nil
+	s.ready.Store(true)
+	return nil
 }
 
 // openError classifies a failure to connect or migrate.
