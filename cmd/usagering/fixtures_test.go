@@ -21,10 +21,10 @@ var fixtureNow = time.Date(2026, 11, 26, 15, 0, 0, 0, time.Local)
 
 // call is one call of a fixture.
 type call struct {
-	at                        string // "2026-11-26T10:00:00"
-	model, provider           string
+	at                         string // "2026-11-26T10:00:00"
+	model, provider            string
 	in, out, cr, cw, reasoning int64
-	team                      string // metadata "team"; "" for none
+	team                       string // metadata "team"; "" for none
 }
 
 // session prices c from the embedded table: exact costs with many digits.
@@ -44,24 +44,26 @@ func (c call) session(t testing.TB) usagefile.Session {
 	}
 }
 
+// fixtureCalls are the calls of usageringFixture.
+var fixtureCalls = []call{
+	{"2026-11-24T09:00:00", "gpt-4o", "openai", 12000, 800, 8000, 0, 0, "search"},
+	{"2026-11-24T09:30:00", "claude-sonnet-4-5", "anthropic", 30000, 2000, 20000, 4000, 0, "ads"},
+	{"2026-11-25T11:00:00", "gpt-4o-mini", "openai", 4000, 500, 0, 0, 0, ""},
+	{"2026-11-25T12:00:00", "o3", "openai", 2000, 6000, 0, 0, 5000, "search"},
+	{"2026-11-25T13:00:00", "claude-sonnet-4-5", "anthropic", 50000, 1500, 45000, 0, 0, "ads"},
+	{"2026-11-26T08:00:00", "gpt-4o", "openai", 9000, 700, 6000, 0, 0, "search"},
+	{"2026-11-26T09:00:00", "gpt-4o", "openai", 1500, 300, 0, 0, 0, "support"},
+	{"2026-11-26T10:00:00", "claude-sonnet-4-5", "anthropic", 80000, 2500, 60000, 10000, 0, "ads"},
+	{"2026-11-26T11:00:00", "gemini-2.5-pro", "google", 250000, 4000, 0, 0, 1000, ""},
+}
+
 // usageringFixture is a file as usagering writes it: token kinds, exact
 // costs, tags; 9 calls over 3 days of which the file keeps the last 6
 // sessions, so a grouping by model over the 3 days has an unattributed
 // part.
 func usageringFixture(t testing.TB) *usagefile.Document {
-	calls := []call{
-		{"2026-11-24T09:00:00", "gpt-4o", "openai", 12000, 800, 8000, 0, 0, "search"},
-		{"2026-11-24T09:30:00", "claude-sonnet-4-5", "anthropic", 30000, 2000, 20000, 4000, 0, "ads"},
-		{"2026-11-25T11:00:00", "gpt-4o-mini", "openai", 4000, 500, 0, 0, 0, ""},
-		{"2026-11-25T12:00:00", "o3", "openai", 2000, 6000, 0, 0, 5000, "search"},
-		{"2026-11-25T13:00:00", "claude-sonnet-4-5", "anthropic", 50000, 1500, 45000, 0, 0, "ads"},
-		{"2026-11-26T08:00:00", "gpt-4o", "openai", 9000, 700, 6000, 0, 0, "search"},
-		{"2026-11-26T09:00:00", "gpt-4o", "openai", 1500, 300, 0, 0, 0, "support"},
-		{"2026-11-26T10:00:00", "claude-sonnet-4-5", "anthropic", 80000, 2500, 60000, 10000, 0, "ads"},
-		{"2026-11-26T11:00:00", "gemini-2.5-pro", "google", 250000, 4000, 0, 0, 1000, ""},
-	}
 	d := usagefile.NewDocument()
-	for _, c := range calls {
+	for _, c := range fixtureCalls {
 		d.AddSession(c.session(t), c.at[:10], 6)
 	}
 	d.LastUpdated = "2026-11-26T11:00:00.000000"
@@ -69,7 +71,8 @@ func usageringFixture(t testing.TB) *usagefile.Document {
 }
 
 // demoFixture is a busier file for the dashboard: 30 days to fixtureNow,
-// 9 models, a few hundred calls a day, the last 1000 sessions kept.
+// 9 models, about a hundred calls a day, the last 2500 sessions kept (a
+// tracker's WithMaxSessions(2500)), so the oldest days are unattributed.
 func demoFixture(t testing.TB) *usagefile.Document {
 	r := rand.New(rand.NewPCG(2026, 11))
 	models := []struct {
@@ -117,7 +120,7 @@ func demoFixture(t testing.TB) *usagefile.Document {
 				reasoning = out * 3 / 4
 			}
 			c := call{at.Format("2006-01-02T15:04:05"), m.name, m.provider, in, out, cr, 0, reasoning, []string{"search", "ads", "support", ""}[r.IntN(4)]}
-			d.AddSession(c.session(t), c.at[:10], 1000)
+			d.AddSession(c.session(t), c.at[:10], 2500)
 		}
 	}
 	d.LastUpdated = fixtureNow.Add(-time.Minute).Format(usagefile.TimestampLayout)

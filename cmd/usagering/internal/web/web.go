@@ -115,7 +115,7 @@ type topModel struct {
 	Calls      string
 	Cost       money
 	Share      string  // of the all-time cost
-	ShareWidth float64 // of the bar, px
+	ShareWidth float64 // of the 100 px bar
 	Cache      string
 }
 
@@ -170,7 +170,7 @@ func render(r *http.Request, src source.Source, o Options) ([]byte, error) {
 			share = row.Cost.Float64() / total
 		}
 		data.Top = append(data.Top, topModel{Rank: i + 1, Model: row.Model, Calls: figures.Int(row.Calls),
-			Cost: dollars(row.Cost), Share: figures.Percent(share), ShareWidth: math.Round(share*1600) / 10, Cache: cache(row.Totals)})
+			Cost: dollars(row.Cost), Share: figures.Percent(share), ShareWidth: math.Round(share*1000) / 10, Cache: cache(row.Totals)})
 	}
 	var buf bytes.Buffer
 	if err := page.Execute(&buf, data); err != nil {
