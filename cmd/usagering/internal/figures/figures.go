@@ -55,7 +55,7 @@ func Round(a usd.Amount, places int) string { return Rat(a).FloatString(places) 
 // Dollars returns a for people: "$12.35" from $100 up, else four decimal
 // places ("$0.0125"), rounded half away from zero.
 func Dollars(a usd.Amount) string {
-	if a.Cmp(usd.FromUnits(0)) >= 0 && Rat(a).Cmp(big.NewRat(100, 1)) >= 0 {
+	if Rat(a).Cmp(big.NewRat(100, 1)) >= 0 {
 		return "$" + Thousands(Round(a, 2))
 	}
 	return "$" + Round(a, 4)
