@@ -3,6 +3,7 @@ package main
 import (
 	"errors"
 	"fmt"
+	"strconv"
 	"sync"
 
 	"github.com/usagering/usagering/harness"
@@ -93,4 +94,74 @@ func (b *bench) concurrentRun(name, file, histName string, g, perG int) (concurr
 		}
 	}
 	return cs, errors.Join(append(errs, closeErr)...)
+}
+
+type concurrentResult struct {
+	Sync        concurrentSide        `json:"sync"`
+	Async       concurrentSide        `json:"async"`
+	Improvement concurrentImprovement `json:"improvement"`
+	Sweep       []sweepPoint          `json:"sweep"`
+}
+
+type concurrentSide struct {
+	NumThreads     int     `json:"num_threads"`
+	CallsPerThread int     `json:"calls_per_thread"`
+	TotalCalls     int64   `json:"total_calls"`
+	TotalMS        float64 `json:"total_ms"` // start to the last goroutine's last call returning (Close excluded)
+	MeanMS         float64 `json:"mean_ms"`
+	MedianMS       float64 `json:"median_ms"`
+	P95MS          float64 `json:"p95_ms"`
+	P99MS          float64 `json:"p99_ms"`
+	P999MS         float64 `json:"p999_ms"`
+	MaxMS          float64 `json:"max_ms"`
+	CloseMS        float64 `json:"close_ms"`
+	PersistedCalls int64   `json:"persisted_calls"`
+	Mode           string  `json:"mode"`
+	File           string  `json:"file"`
+}
+
+type concurrentImprovement struct {
+	SpeedupTotal float64 `json:"speedup_total"`
+	SpeedupMean  float64 `json:"speedup_mean"`
+	SpeedupP99   float64 `json:"speedup_p99"`
+	SpeedupMax   float64 `json:"speedup_max"`
+}
+
+type sweepPoint struct {
+	Goroutines  int                   `json:"goroutines"`
+	Sync        concurrentSide        `json:"sync"`
+	Async       concurrentSide        `json:"async"`
+	Improvement concurrentImprovement `json:"improvement"`
+}
+
+func (b *bench) printConcurrent(r *concurrentResult) {
+	s, a := r.Sync, r.Async
+	fmt.Fprintf(b.stdout, "  the original's configuration: %d goroutines × %d calls\n", s.NumThreads, s.CallsPerThread)
+	t := newTable("", "sync", "async", "sync/async")
+	t.add("calls", count(s.TotalCalls), count(a.TotalCalls), "")
+	t.add("total (all goroutines done)", fmtMSAsNs(s.TotalMS), fmtMSAsNs(a.TotalMS), fmtX(r.Improvement.SpeedupTotal))
+	t.add("mean per call", fmtMSAsNs(s.MeanMS), fmtMSAsNs(a.MeanMS), fmtX(r.Improvement.SpeedupMean))
+	t.add("p50", fmtMSAsNs(s.MedianMS), fmtMSAsNs(a.MedianMS), fmtX(ratio(s.MedianMS, a.MedianMS)))
+	t.add("p99", fmtMSAsNs(s.P99MS), fmtMSAsNs(a.P99MS), fmtX(r.Improvement.SpeedupP99))
+	t.add("max call", fmtMSAsNs(s.MaxMS), fmtMSAsNs(a.MaxMS), fmtX(r.Improvement.SpeedupMax))
+	t.add("Close (not in total)", fmtMSAsNs(s.CloseMS), fmtMSAsNs(a.CloseMS), "")
+	t.write(b.stdout)
+	fmt.Fprintf(b.stdout, "\n  sweep: sync %d calls per goroutine, async %d; per-call latency, all goroutines' histograms merged\n",
+		s.CallsPerThread, b.cfg.sweepCalls)
+	t = newTable("goroutines", "side", "calls", "total", "mean", "p99", "p99.9", "max", "mean sync/async")
+	for _, p := range r.Sweep {
+		for _, sd := range []struct {
+			name string
+			c    concurrentSide
+		}{{"sync", p.Sync}, {"async", p.Async}} {
+			x := ""
+			if sd.name == "async" {
+				x = fmtX(p.Improvement.SpeedupMean)
+			}
+			t.add(strconv.Itoa(p.Goroutines), sd.name, count(sd.c.TotalCalls), fmtMSAsNs(sd.c.TotalMS), fmtMSAsNs(sd.c.MeanMS),
+				fmtMSAsNs(sd.c.P99MS), fmtMSAsNs(sd.c.P999MS), fmtMSAsNs(sd.c.MaxMS), x)
+		}
+	}
+	t.write(b.stdout)
+	b.printTimer()
 }

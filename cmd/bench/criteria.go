@@ -97,3 +97,13 @@ func (b *bench) criteriaFailed() bool {
 	}
 	return false
 }
+
+type criterion struct {
+	Name     string  `json:"name"`
+	Target   string  `json:"target"`
+	Measured float64 `json:"measured"`
+	Unit     string  `json:"unit"`
+	Display  string  `json:"display"` // the measured value, for people
+	Result   string  `json:"result"`  // PASS, FAIL or SKIP (scenario not run)
+	Original bool    `json:"original"`
+}

@@ -95,14 +95,6 @@ func (b *bench) loopMode() string {
 	return "closed loop"
 }
 
-// ratio is a/b, or 0 when b is not positive.
-func ratio(a, b float64) float64 {
-	if b <= 0 {
-		return 0
-	}
-	return a / b
-}
-
 // loopMean times n back-to-back calls of at.Record as one (records from
 // index off on) and returns the mean per call.
 func (b *bench) loopMean(at *tracker.Tracker, off, n int, t *tally) (float64, error) {
@@ -147,4 +139,88 @@ func (b *bench) unsaturatedLoopMean(at *tracker.Tracker, off int, t *tally) (med
 	}
 	slices.Sort(means)
 	return means[len(means)/2], means[0], nil
+}
+
+type latencyResult struct {
+	Sync        latencySide        `json:"sync"`
+	Async       latencySide        `json:"async"`
+	Improvement latencyImprovement `json:"improvement"`
+	// PacedFloor (with -rate only) is the same pacer around an empty call:
+	// what pacing and the machine add to every paced figure.
+	PacedFloor *latencyStats `json:"paced_floor,omitempty"`
+}
+
+type latencySide struct {
+	latencyStats
+	TotalCalls     int64   `json:"total_calls"`
+	PersistedCalls int64   `json:"persisted_calls"`
+	Mode           string  `json:"mode"` // "closed-loop" or "open-loop N/s"
+	LoopMeanNs     float64 `json:"loop_mean_ns,omitempty"`
+	LoopMeanCalls  int64   `json:"loop_mean_calls,omitempty"`
+	// LoopMeanUnsaturatedNs is the median loop mean of rounds of half the
+	// ring's capacity, each after a Flush: the call when the ring has room.
+	LoopMeanUnsaturatedNs    float64 `json:"loop_mean_unsaturated_ns,omitempty"`
+	LoopMeanUnsaturatedMinNs float64 `json:"loop_mean_unsaturated_min_ns,omitempty"`
+	Flushes                  int64   `json:"flushes"` // file writes: sync one per call; async Stats().TotalFlushes
+	File                     string  `json:"file"`
+}
+
+type latencyImprovement struct {
+	SpeedupMean   float64 `json:"speedup_mean"`
+	SpeedupMedian float64 `json:"speedup_median"`
+	SpeedupP95    float64 `json:"speedup_p95"`
+	SpeedupP99    float64 `json:"speedup_p99"`
+	SpeedupP999   float64 `json:"speedup_p999"`
+	SpeedupMax    float64 `json:"speedup_max"`
+}
+
+func (b *bench) printLatency(r *latencyResult) {
+	s, a := r.Sync, r.Async
+	cols := []latencyStats{s.latencyStats, a.latencyStats}
+	head := []string{"", "sync", "async", "sync/async"}
+	if r.PacedFloor != nil {
+		cols = append(cols, *r.PacedFloor)
+		head = append(head, "paced no-op (floor)")
+	}
+	t := newTable(head...)
+	calls := []string{"calls timed", count(s.Count), count(a.Count), ""}
+	for _, c := range cols[2:] {
+		calls = append(calls, count(c.Count))
+	}
+	t.add(calls...)
+	for _, row := range []struct {
+		name string
+		get  func(latencyStats) float64
+	}{
+		{"mean", func(l latencyStats) float64 { return l.MeanMS }},
+		{"median (p50)", func(l latencyStats) float64 { return l.MedianMS }},
+		{"min", func(l latencyStats) float64 { return l.MinMS }},
+		{"p90", func(l latencyStats) float64 { return l.P90MS }},
+		{"p95", func(l latencyStats) float64 { return l.P95MS }},
+		{"p99", func(l latencyStats) float64 { return l.P99MS }},
+		{"p99.9", func(l latencyStats) float64 { return l.P999MS }},
+		{"p99.99", func(l latencyStats) float64 { return l.P9999MS }},
+		{"max", func(l latencyStats) float64 { return l.MaxMS }},
+		{"stdev", func(l latencyStats) float64 { return l.StdevMS }},
+	} {
+		sv, av := row.get(cols[0]), row.get(cols[1])
+		cells := []string{row.name, fmtMSAsNs(sv), fmtMSAsNs(av), fmtX(ratio(sv, av))}
+		for _, c := range cols[2:] {
+			cells = append(cells, fmtMSAsNs(row.get(c)))
+		}
+		t.add(cells...)
+	}
+	t.write(b.stdout)
+	b.printTimer()
+	if r.PacedFloor != nil {
+		fmt.Fprintln(b.stdout, "  (paced: latency from each call's intended start; the floor column is the same pacer around an empty call)")
+	}
+	if a.LoopMeanCalls > 0 {
+		fmt.Fprintf(b.stdout, "  async loop mean: %s per call over %s back-to-back calls timed as one (no clock cost; the ring fills, so this is the flusher's drain rate)\n",
+			fmtNs(a.LoopMeanNs), count(a.LoopMeanCalls))
+		fmt.Fprintf(b.stdout, "  async loop mean, ring never full: %s per call (median of %d rounds of %s calls, each after a Flush; fastest round %s)\n",
+			fmtNs(a.LoopMeanUnsaturatedNs), unsaturatedRounds, count(unsaturatedCalls), fmtNs(a.LoopMeanUnsaturatedMinNs))
+	}
+	fmt.Fprintf(b.stdout, "  file writes: sync %s (one per call), async %s for %s records\n",
+		count(s.Flushes), count(a.Flushes), count(a.TotalCalls))
 }

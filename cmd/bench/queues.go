@@ -3,6 +3,7 @@ package main
 import (
 	"errors"
 	"fmt"
+	"strconv"
 	"sync"
 	"unsafe"
 
@@ -114,4 +115,40 @@ func (b *bench) queueRun(kind string, producers, items, capacity, batch int) (qu
 			kind, producers, consumed, items)
 	}
 	return run, nil
+}
+
+type queuesResult struct {
+	Capacity    int        `json:"capacity"`
+	Batch       int        `json:"batch"`
+	ItemsPerRun int        `json:"items_per_run"`
+	ItemBytes   uintptr    `json:"item_bytes"`
+	Consumer    string     `json:"consumer"`
+	Runs        []queueRun `json:"runs"`
+}
+
+type queueRun struct {
+	Kind           string  `json:"kind"`
+	Producers      int     `json:"producers"`
+	Items          int64   `json:"items"`
+	Seconds        float64 `json:"seconds"`
+	ItemsPerSecond float64 `json:"items_per_second"`
+	NsPerItem      float64 `json:"ns_per_item"`
+	MeanNs         float64 `json:"mean_ns"`
+	P50Ns          int64   `json:"p50_ns"`
+	P99Ns          int64   `json:"p99_ns"`
+	P999Ns         int64   `json:"p999_ns"`
+	P9999Ns        int64   `json:"p9999_ns"`
+	MaxNs          int64   `json:"max_ns"`
+	FoldOK         bool    `json:"fold_ok"` // the consumer's per-model token sums equal what was pushed
+}
+
+func (b *bench) printQueues(r *queuesResult) {
+	fmt.Fprintf(b.stdout, "  consumer: %s\n", r.Consumer)
+	t := newTable("producers", "queue", "items/s", "ns/item", "push p50", "p99", "p99.9", "p99.99", "max")
+	for _, run := range r.Runs {
+		t.add(strconv.Itoa(run.Producers), run.Kind, rate(run.ItemsPerSecond), fmt.Sprintf("%.1f", run.NsPerItem),
+			fmtNs(float64(run.P50Ns)), fmtNs(float64(run.P99Ns)), fmtNs(float64(run.P999Ns)), fmtNs(float64(run.P9999Ns)), fmtNs(float64(run.MaxNs)))
+	}
+	t.write(b.stdout)
+	b.printTimer()
 }

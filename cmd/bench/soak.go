@@ -277,5 +277,59 @@ func (b *bench) printSoak(r *soakResult) {
 	fmt.Fprintln(w, "  (paced: latency from each call's intended start; heap in use is "+metricHeap+", read without stopping the world)")
 }
 
-// mib formats bytes in MiB.
-func mib(n uint64) string { return fmt.Sprintf("%.1f MiB", float64(n)/(1<<20)) }
+type soakResult struct {
+	DurationS float64 `json:"duration_s"` // asked for
+	ElapsedS  float64 `json:"elapsed_s"`  // start to the last producer's stop
+	Rate      float64 `json:"rate"`       // calls/s in total, paced
+	Producers int     `json:"producers"`
+	IntervalS float64 `json:"interval_s"` // between lines
+	// WindowS is the length of the first and the last part compared:
+	// a quarter of the run, at most a minute.
+	WindowS        float64       `json:"window_s"`
+	Lines          []soakLine    `json:"lines"`
+	First          soakWindow    `json:"first"`
+	Last           soakWindow    `json:"last"`
+	Tolerance      soakTolerance `json:"tolerance"`
+	HeapFlat       bool          `json:"heap_flat"`
+	GoroutinesFlat bool          `json:"goroutines_flat"`
+	P99Flat        bool          `json:"p99_flat"`
+	ZeroLoss       bool          `json:"zero_loss"` // the honesty check of the soak's file
+	Run            latencyStats  `json:"run"`
+	TotalCalls     int64         `json:"total_calls"`
+	PersistedCalls int64         `json:"persisted_calls"`
+	File           string        `json:"file"`
+}
+
+// soakLine is one live line: the calls completed since the previous line.
+type soakLine struct {
+	ElapsedS       float64 `json:"elapsed_s"`
+	Calls          int64   `json:"calls"`
+	CallsPerSecond float64 `json:"calls_per_second"`
+	P99Ns          int64   `json:"p99_ns"`
+	HeapBytes      uint64  `json:"heap_bytes"` // heap in use when the line was printed
+	Goroutines     int     `json:"goroutines"`
+	Pending        int     `json:"pending"` // Stats().Pending: accepted, not yet persisted
+}
+
+// soakWindow is the first or the last part of the soak: heap and
+// goroutines as sampled in it, latency of the calls intended in it.
+type soakWindow struct {
+	FromS      float64 `json:"from_s"`
+	ToS        float64 `json:"to_s"`
+	Samples    int     `json:"samples"`
+	HeapBytes  uint64  `json:"heap_bytes"` // the highest sampled
+	Goroutines int     `json:"goroutines"` // the fewest sampled
+	Calls      int64   `json:"calls"`
+	P99Ns      int64   `json:"p99_ns"`
+	P999Ns     int64   `json:"p999_ns"`
+}
+
+// soakTolerance is what counts as flat: heap last <= first × HeapFactor +
+// HeapSlackBytes; p99 last <= first × P99Factor + P99SlackNs.
+type soakTolerance struct {
+	HeapFactor     float64 `json:"heap_factor"`
+	HeapSlackBytes int64   `json:"heap_slack_bytes"`
+	Goroutines     string  `json:"goroutines"`
+	P99Factor      float64 `json:"p99_factor"`
+	P99SlackNs     int64   `json:"p99_slack_ns"`
+}

@@ -298,3 +298,126 @@ func (p *stallProducer) window(s, e, lo, hi, n, t0 int64, correct bool, w *stall
 		w.omitted++
 	}
 }
+
+type stallResult struct {
+	StallMS    float64   `json:"stall_ms"` // the injected stall
+	Producers  int       `json:"producers"`
+	Capacity   int       `json:"capacity"` // the async ring's
+	Mode       string    `json:"mode"`
+	Corrected  bool      `json:"corrected"` // closed loop: coordinated-omission correction applied
+	Definition string    `json:"definition"`
+	Sync       stallSide `json:"sync"`
+	Async      stallSide `json:"async"`
+	// SpeedupP999 is sync/async of the p99.9 during the stall.
+	SpeedupP999 float64 `json:"speedup_p999"`
+}
+
+type stallSide struct {
+	WindowMS    float64      `json:"window_ms"`     // the stalled fsync, from its start to its return, as it reported them
+	StartMS     float64      `json:"start_ms"`      // when it started, from the producers' start
+	RunMS       float64      `json:"run_ms"`        // producers' start to their stop
+	During      latencyStats `json:"during"`        // calls starting in the window (corrected in a closed loop)
+	DuringTimed latencyStats `json:"during_timed"`  // the timed calls among them
+	Omitted     int64        `json:"omitted_calls"` // calls kept from starting in the window (the correction)
+	Run         latencyStats `json:"run"`           // every timed call of the run
+	// Control (async only) is the same measure over a window as long as
+	// the stall just before it was armed, of the calls that ended before
+	// the stall began: the producers without a stall.
+	Control *stallControl `json:"control,omitempty"`
+	// PreStallCallsPerSecond is the producers' rate before the stall, from
+	// their mean intervals (closed loop only).
+	PreStallCallsPerSecond float64 `json:"pre_stall_calls_per_second"`
+	MaxQueued              int     `json:"max_queued"`     // async: most records seen in the ring during the stall
+	MaxFolded              int     `json:"max_folded"`     // async: most folded records seen awaiting a persist during the stall
+	FlushAfterMS           float64 `json:"flush_after_ms"` // async: Flush once the producers stopped
+	TotalCalls             int64   `json:"total_calls"`
+	PersistedCalls         int64   `json:"persisted_calls"`
+	File                   string  `json:"file"`
+}
+
+// stallControl is the stall scenario's control window.
+type stallControl struct {
+	WindowMS float64      `json:"window_ms"`
+	StartMS  float64      `json:"start_ms"` // from the producers' start
+	Calls    latencyStats `json:"calls"`    // as stallSide.During
+	Timed    latencyStats `json:"timed"`    // as stallSide.DuringTimed
+	Omitted  int64        `json:"omitted_calls"`
+}
+
+func (b *bench) printStall(r *stallResult) {
+	s, a := r.Sync, r.Async
+	w := b.stdout
+	fmt.Fprintf(w, "  the fsync blocked for %s (sync side) and %s (async side), from %s and %s into the run;\n",
+		fmtMSAsNs(s.WindowMS), fmtMSAsNs(a.WindowMS), fmtMSAsNs(s.StartMS), fmtMSAsNs(a.StartMS))
+	fmt.Fprintln(w, "  a call is in the stall if it starts while the fsync blocks")
+	ctl := a.Control
+	head := []string{"calls starting during the stall", "sync", "async", "sync/async"}
+	if ctl != nil {
+		head = append(head, "async, no stall (control)")
+		fmt.Fprintf(w, "  control: the async producers over %s without a stall, from %s into the run, measured the same way\n",
+			fmtMSAsNs(ctl.WindowMS), fmtMSAsNs(ctl.StartMS))
+	}
+	t := newTable(head...)
+	row := func(name, sv, av, x string, cv func(*stallControl) string) {
+		cells := []string{name, sv, av, x}
+		if ctl != nil {
+			cells = append(cells, cv(ctl))
+		}
+		t.add(cells...)
+	}
+	row("calls timed", count(s.DuringTimed.Count), count(a.DuringTimed.Count), "",
+		func(c *stallControl) string { return count(c.Timed.Count) })
+	if r.Corrected {
+		row("+ calls kept from starting (correction)", count(s.Omitted), count(a.Omitted), "",
+			func(c *stallControl) string { return count(c.Omitted) })
+	}
+	for _, q := range []struct {
+		name string
+		get  func(latencyStats) float64
+	}{
+		{"p50", func(l latencyStats) float64 { return l.MedianMS }},
+		{"p99", func(l latencyStats) float64 { return l.P99MS }},
+		{"p99.9", func(l latencyStats) float64 { return l.P999MS }},
+		{"max", func(l latencyStats) float64 { return l.MaxMS }},
+	} {
+		sv, av := q.get(s.During), q.get(a.During)
+		row(q.name, fmtIfAny(s.During, sv), fmtIfAny(a.During, av), fmtX(ratio(sv, av)),
+			func(c *stallControl) string { return fmtIfAny(c.Calls, q.get(c.Calls)) })
+	}
+	if r.Corrected {
+		row("p99.9 of the timed calls only", fmtIfAny(s.DuringTimed, s.DuringTimed.P999MS), fmtIfAny(a.DuringTimed, a.DuringTimed.P999MS), "",
+			func(c *stallControl) string { return fmtIfAny(c.Timed, c.Timed.P999MS) })
+	}
+	t.write(w)
+	t = newTable("whole run, every call timed", "sync", "async")
+	t.add("calls", count(s.Run.Count), count(a.Run.Count))
+	t.add("run (producers' start to stop)", fmtMSAsNs(s.RunMS), fmtMSAsNs(a.RunMS))
+	t.add("p50", fmtMSAsNs(s.Run.MedianMS), fmtMSAsNs(a.Run.MedianMS))
+	t.add("p99", fmtMSAsNs(s.Run.P99MS), fmtMSAsNs(a.Run.P99MS))
+	t.add("p99.9", fmtMSAsNs(s.Run.P999MS), fmtMSAsNs(a.Run.P999MS))
+	t.add("max", fmtMSAsNs(s.Run.MaxMS), fmtMSAsNs(a.Run.MaxMS))
+	t.write(w)
+	b.printTimer()
+	if r.Corrected {
+		fmt.Fprint(w, "  (closed loop: a producer blocked in a call issues no calls; each call longer than its producer's mean interval before\n"+
+			"   the windows also counts the calls it kept from starting in the window, one per interval, with the latency each would have seen)\n")
+		if a.PreStallCallsPerSecond > 0 {
+			fmt.Fprintf(w, "  async ring: capacity %s = %s at the pre-stall rate of %s calls/s\n",
+				count(int64(r.Capacity)), fmtNs(float64(r.Capacity)/a.PreStallCallsPerSecond*1e9), rate(a.PreStallCallsPerSecond))
+		}
+	} else {
+		fmt.Fprintf(w, "  async ring: capacity %s\n", count(int64(r.Capacity)))
+	}
+	fmt.Fprintf(w, "  async, sampled during the stall: at most %s records in the ring, %s folded awaiting a persist\n",
+		count(int64(a.MaxQueued)), count(int64(a.MaxFolded)))
+	fmt.Fprintf(w, "  async Flush after the stall, producers stopped: %s\n", fmtMSAsNs(a.FlushAfterMS))
+}
+
+// fmtIfAny formats v (ms) as fmtMSAsNs does, or "n/a" if l counts no
+// calls.
+func fmtIfAny(l latencyStats, v float64) string {
+	if l.Count == 0 {
+		return "n/a"
+	}
+	return fmtMSAsNs(v)
+}

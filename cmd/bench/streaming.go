@@ -97,3 +97,44 @@ func (b *bench) streamingSide(name string, recs []tracker.Record) (streamingSide
 	ss.PersistedCalls = hc.Persisted.Calls
 	return ss, errors.Join(callErr, closeErr)
 }
+
+type streamingResult struct {
+	Sync        streamingSide        `json:"sync"`
+	Async       streamingSide        `json:"async"`
+	Improvement streamingImprovement `json:"improvement"`
+}
+
+type streamingSide struct {
+	Chunks           int64   `json:"chunks"`
+	TotalMS          float64 `json:"total_ms"`
+	MeanPerChunkMS   float64 `json:"mean_per_chunk_ms"`
+	MaxStutterMS     float64 `json:"max_stutter_ms"`
+	StuttersOver10ms int64   `json:"stutters_over_10ms"`
+	StuttersOver1ms  int64   `json:"stutters_over_1ms"`
+	P50MS            float64 `json:"p50_ms"`
+	P99MS            float64 `json:"p99_ms"`
+	PersistedCalls   int64   `json:"persisted_calls"`
+	File             string  `json:"file"`
+}
+
+type streamingImprovement struct {
+	SpeedupTotal        float64 `json:"speedup_total"`
+	SpeedupMeanPerChunk float64 `json:"speedup_mean_per_chunk"`
+	SpeedupMaxStutter   float64 `json:"speedup_max_stutter"`
+	StuttersEliminated  int64   `json:"stutters_eliminated"` // sync stutters > 10 ms minus async's
+}
+
+func (b *bench) printStreaming(r *streamingResult) {
+	s, a := r.Sync, r.Async
+	t := newTable("", "sync", "async", "sync/async")
+	t.add("chunks", count(s.Chunks), count(a.Chunks), "")
+	t.add("total", fmtMSAsNs(s.TotalMS), fmtMSAsNs(a.TotalMS), fmtX(r.Improvement.SpeedupTotal))
+	t.add("mean per chunk", fmtMSAsNs(s.MeanPerChunkMS), fmtMSAsNs(a.MeanPerChunkMS), fmtX(r.Improvement.SpeedupMeanPerChunk))
+	t.add("p50 per chunk", fmtMSAsNs(s.P50MS), fmtMSAsNs(a.P50MS), fmtX(ratio(s.P50MS, a.P50MS)))
+	t.add("p99 per chunk", fmtMSAsNs(s.P99MS), fmtMSAsNs(a.P99MS), fmtX(ratio(s.P99MS, a.P99MS)))
+	t.add("max stutter", fmtMSAsNs(s.MaxStutterMS), fmtMSAsNs(a.MaxStutterMS), fmtX(r.Improvement.SpeedupMaxStutter))
+	t.add("stutters > 10 ms", count(s.StuttersOver10ms), count(a.StuttersOver10ms), "")
+	t.add("stutters > 1 ms", count(s.StuttersOver1ms), count(a.StuttersOver1ms), "")
+	t.write(b.stdout)
+	b.printTimer()
+}

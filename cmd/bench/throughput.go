@@ -97,3 +97,43 @@ func (b *bench) throughputSide(name string) (throughputSide, error) {
 	}
 	return ts, errors.Join(callErr, closeErr)
 }
+
+type throughputResult struct {
+	Sync        throughputSide        `json:"sync"`
+	Async       throughputSide        `json:"async"`
+	Improvement throughputImprovement `json:"improvement"`
+	// Definition says how calls_per_second is counted.
+	Definition string `json:"definition"`
+}
+
+type throughputSide struct {
+	DurationS      float64 `json:"duration_s"`  // the timed window
+	TotalCalls     int64   `json:"total_calls"` // calls accepted in the window
+	PersistedCalls int64   `json:"persisted_calls"`
+	CallsPerSecond float64 `json:"calls_per_second"` // persisted / (window + close)
+	// EnqueueCallsPerSecond is accepted / window: for the sync side the same
+	// as calls_per_second (every call writes the file before returning).
+	EnqueueCallsPerSecond float64 `json:"enqueue_calls_per_second"`
+	CloseMS               float64 `json:"close_ms"`
+	Flushes               int64   `json:"flushes"`
+	File                  string  `json:"file"`
+}
+
+type throughputImprovement struct {
+	ThroughputIncrease        float64 `json:"throughput_increase"`         // persisted rates
+	EnqueueThroughputIncrease float64 `json:"enqueue_throughput_increase"` // accepted rates
+}
+
+func (b *bench) printThroughput(r *throughputResult) {
+	s, a := r.Sync, r.Async
+	t := newTable("", "sync", "async", "async/sync")
+	t.add("window", fmt.Sprintf("%.3f s", s.DurationS), fmt.Sprintf("%.3f s", a.DurationS), "")
+	t.add("calls accepted", count(s.TotalCalls), count(a.TotalCalls), "")
+	t.add("accepted calls/s (enqueue rate)", rate(s.EnqueueCallsPerSecond), rate(a.EnqueueCallsPerSecond), fmtX(r.Improvement.EnqueueThroughputIncrease))
+	t.add("Close", fmtMSAsNs(s.CloseMS), fmtMSAsNs(a.CloseMS), "")
+	t.add("persisted (file checked)", count(s.PersistedCalls), count(a.PersistedCalls), "")
+	t.add("persisted calls/s (window + Close)", rate(s.CallsPerSecond), rate(a.CallsPerSecond), fmtX(r.Improvement.ThroughputIncrease))
+	t.add("file writes", count(s.Flushes), count(a.Flushes), "")
+	t.write(b.stdout)
+	fmt.Fprintf(b.stdout, "  (%s)\n", r.Definition)
+}
