@@ -37,7 +37,7 @@ type namedHist struct {
 }
 
 func newBench(cfg *config, stdout, stderr io.Writer) *bench {
-	b := &bench{cfg: cfg, wl: newWorkload(), stdout: stdout, prog: newProgress(stderr)}
+	b := &bench{cfg: cfg, wl: newWorkload(), stdout: stdout, prog: newProgress(stderr), res: results{byScenario: map[string]result{}}}
 	b.prog.logf("calibrating the clock (%d samples)", calibrationSamples)
 	b.env = detectEnvironment(cfg)
 	b.res.Environment = b.env

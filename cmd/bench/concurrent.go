@@ -3,18 +3,22 @@ package main
 import (
 	"errors"
 	"fmt"
+	"io"
 	"strconv"
 	"sync"
 
 	"github.com/usagering/usagering/harness"
 )
 
+// concurrentScenario is registered in scenarios.
+var concurrentScenario = scenario{name: "concurrent", run: (*bench).concurrent}
+
 // concurrent is the original's concurrent-access scenario (-threads
 // goroutines × -calls-per-thread calls, all started together, each call
 // timed) and a sweep over 1, 2, 4, 8, 16 and 64 goroutines: sync with
 // -calls-per-thread calls each, async with -sweep-calls each. With -rate the
 // goroutines are paced at rate/g each.
-func (b *bench) concurrent() error {
+func (b *bench) concurrent() (result, error) {
 	c := b.cfg
 	b.section(fmt.Sprintf("4. Concurrent access: %d goroutines × %d calls, started together (%s)", c.threads, c.perThread, b.loopMode()))
 	res := &concurrentResult{}
@@ -37,9 +41,8 @@ func (b *bench) concurrent() error {
 		p.Improvement = improveConcurrent(p.Sync, p.Async)
 		res.Sweep = append(res.Sweep, p)
 	}
-	b.res.Concurrent = res
 	b.printConcurrent(res)
-	return errors.Join(errs...)
+	return res, errors.Join(errs...)
 }
 
 func improveConcurrent(s, a concurrentSide) concurrentImprovement {
@@ -165,3 +168,11 @@ func (b *bench) printConcurrent(r *concurrentResult) {
 	t.write(b.stdout)
 	b.printTimer()
 }
+
+func (r *concurrentResult) summary(w io.Writer) {
+	fmt.Fprintf(w, "\n4. Concurrent Access:\n   Sync:  %s ms total\n   Async: %s ms total\n   Improvement: %s faster\n",
+		fmtMS(r.Sync.TotalMS), fmtMS(r.Async.TotalMS), fmtX(r.Improvement.SpeedupTotal))
+}
+
+// sweepGoroutines are the goroutine counts of the concurrent sweep.
+var sweepGoroutines = []int{1, 2, 4, 8, 16, 64}

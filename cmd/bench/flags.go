@@ -11,19 +11,6 @@ import (
 	"time"
 )
 
-// The scenarios, in the order they run.
-var allScenarios = []string{"latency", "streaming", "throughput", "concurrent", "queues", "io", "stall", "soak"}
-
-// defaultScenarios run without -scenarios: all but the soak, which is a
-// run of its own (a minute by default, as long as -duration says).
-var defaultScenarios = allScenarios[:len(allScenarios)-1]
-
-// sweepGoroutines are the goroutine counts of the concurrent sweep.
-var sweepGoroutines = []int{1, 2, 4, 8, 16, 64}
-
-// queueProducers are the producer counts of the queues scenario.
-var queueProducers = []int{1, 4, 16, 64}
-
 // config is a validated command line.
 type config struct {
 	out          string

@@ -3,10 +3,14 @@ package main
 import (
 	"errors"
 	"fmt"
+	"io"
 	"os"
 
 	"github.com/usagering/usagering/harness"
 )
+
+// ioScenario is registered in scenarios.
+var ioScenario = scenario{name: "io", run: (*bench).io}
 
 const (
 	ioRecords  = 100 // records per io run, as the original's claim counts
@@ -21,7 +25,7 @@ const (
 // tracker's Stats().TotalFlushes after Close for 100 records paced at
 // 100/s (polling the inode too), for a burst of 100, and for the latency and
 // throughput runs of this process.
-func (b *bench) io() error {
+func (b *bench) io() (result, error) {
 	b.section(fmt.Sprintf("6. I/O: file writes per %d records", ioRecords))
 	res := &ioResult{OriginalClaim: ioClaim{Sync: "100 per 100 calls", Async: "10-20 per 100 calls"}}
 	var errs []error
@@ -40,9 +44,8 @@ func (b *bench) io() error {
 		r.PerHundred = ratio(float64(r.Flushes)*100, float64(r.Records))
 		res.Async = append(res.Async, r)
 	}
-	b.res.IO = res
 	b.printIO(res)
-	return errors.Join(errs...)
+	return res, errors.Join(errs...)
 }
 
 func (b *bench) ioSync() (ioSync, error) {
@@ -175,3 +178,5 @@ func (b *bench) printIO(r *ioResult) {
 	t.write(b.stdout)
 	fmt.Fprintf(b.stdout, "  sync: %s\n  async: file writes = Stats().TotalFlushes after Close (successful persists)\n", r.Sync.Method)
 }
+
+func (r *ioResult) summary(io.Writer) {}

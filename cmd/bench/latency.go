@@ -4,18 +4,23 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"io"
 	"slices"
+	"time"
 
 	"github.com/usagering/usagering/harness"
 	"github.com/usagering/usagering/tracker"
 )
+
+// latencyScenario is registered in scenarios.
+var latencyScenario = scenario{name: "latency", run: (*bench).latency, criteria: latencyCriteria}
 
 // latency is the original's record-latency scenario: one goroutine calls
 // Record in a loop (closed, or paced with -rate), each call timed into a
 // histogram; sync min(calls, 1000) calls, async -calls calls. The async
 // side then also times a tight loop of as many calls with two clock reads
 // in all (harness.LoopMean), the mean without the clock's cost.
-func (b *bench) latency() error {
+func (b *bench) latency() (result, error) {
 	c := b.cfg
 	b.section(fmt.Sprintf("1. Record latency: %s, each call timed (sync %d calls, async %d calls)", b.loopMode(), c.syncCalls, c.calls))
 	res := &latencyResult{}
@@ -50,9 +55,8 @@ func (b *bench) latency() error {
 		floor := statsOf(h.Summary())
 		res.PacedFloor = &floor
 	}
-	b.res.Latency = res
 	b.printLatency(res)
-	return errors.Join(errs...)
+	return res, errors.Join(errs...)
 }
 
 func (b *bench) latencySide(name string, n int) (latencySide, error) {
@@ -223,4 +227,32 @@ func (b *bench) printLatency(r *latencyResult) {
 	}
 	fmt.Fprintf(b.stdout, "  file writes: sync %s (one per call), async %s for %s records\n",
 		count(s.Flushes), count(a.Flushes), count(a.TotalCalls))
+}
+
+// latencyCriteria: the original's "<1ms blocking time" and "5-20x
+// performance improvement" (sync/async mean), then async p99 < 10 µs and
+// p99.9 < 100 µs.
+func latencyCriteria(r result) []criterion {
+	lat, _ := r.(*latencyResult)
+	var mean, speedup, p99, p999 float64
+	if lat != nil {
+		mean, speedup = lat.Async.MeanMS, lat.Improvement.SpeedupMean
+		p99, p999 = lat.Async.P99MS*1e6, lat.Async.P999MS*1e6
+	}
+	const p99Max, p999Max = 10 * time.Microsecond, 100 * time.Microsecond
+	return []criterion{
+		judge(criterion{Name: "async_mean_latency", Target: "<1ms blocking time", Original: true,
+			Measured: mean, Unit: "ms", Display: fmtMS(mean) + " ms"}, lat != nil, mean < 1),
+		judge(criterion{Name: "improvement", Target: "5-20x performance improvement", Original: true,
+			Measured: speedup, Unit: "x", Display: fmtX(speedup) + " (mean latency, sync/async)"}, lat != nil, speedup >= 5),
+		judge(criterion{Name: "async_p99", Target: "async Record p99 < 10 µs", Measured: p99, Unit: "ns", Display: fmtNs(p99)},
+			lat != nil, p99 < float64(p99Max)),
+		judge(criterion{Name: "async_p999", Target: "async Record p99.9 < 100 µs", Measured: p999, Unit: "ns", Display: fmtNs(p999)},
+			lat != nil, p999 < float64(p999Max)),
+	}
+}
+
+func (r *latencyResult) summary(w io.Writer) {
+	fmt.Fprintf(w, "\n1. Record Latency:\n   Sync:  %s ms (mean)\n   Async: %s ms (mean)\n   Improvement: %s faster\n",
+		fmtMS(r.Sync.MeanMS), fmtMS(r.Async.MeanMS), fmtX(r.Improvement.SpeedupMean))
 }

@@ -3,6 +3,7 @@ package main
 import (
 	"errors"
 	"fmt"
+	"io"
 	"strconv"
 	"sync"
 	"unsafe"
@@ -10,6 +11,9 @@ import (
 	"github.com/usagering/usagering/harness"
 	"github.com/usagering/usagering/tracker"
 )
+
+// queuesScenario is registered in scenarios.
+var queuesScenario = scenario{name: "queues", run: (*bench).queues}
 
 // queueConsumer describes the consumer all three queues feed.
 const queueConsumer = "one goroutine drains batches (harness.Queue.Drain) and folds each record into tokens per model (a map), as the flusher's fold does"
@@ -20,7 +24,7 @@ const queueConsumer = "one goroutine drains batches (harness.Queue.Drain) and fo
 // one consumer that folds them, with the tracker's capacity and batch size.
 // Every push is timed into the producer's own histogram; the histograms are
 // merged per run.
-func (b *bench) queues() error {
+func (b *bench) queues() (result, error) {
 	c := b.cfg
 	res := &queuesResult{
 		Capacity: tracker.DefaultCapacity, Batch: tracker.DefaultBatchSize, ItemsPerRun: c.queueItems,
@@ -37,9 +41,8 @@ func (b *bench) queues() error {
 			errs = append(errs, err)
 		}
 	}
-	b.res.Queues = res
 	b.printQueues(res)
-	return errors.Join(errs...)
+	return res, errors.Join(errs...)
 }
 
 func (b *bench) queueRun(kind string, producers, items, capacity, batch int) (queueRun, error) {
@@ -152,3 +155,8 @@ func (b *bench) printQueues(r *queuesResult) {
 	t.write(b.stdout)
 	b.printTimer()
 }
+
+func (r *queuesResult) summary(io.Writer) {}
+
+// queueProducers are the producer counts of the queues scenario.
+var queueProducers = []int{1, 4, 16, 64}

@@ -2,7 +2,6 @@ package main
 
 import (
 	"fmt"
-	"slices"
 )
 
 const rule = "======================================================================"
@@ -27,11 +26,10 @@ func (b *bench) printEnvironment() {
 	}
 	fmt.Fprintf(w, "  mode        %s: latency %d sync / %d async calls, %d chunks, %s windows, %d × %d concurrent, sweep %d async calls per goroutine, %d items per queue run, %s\n",
 		e.Mode, c.syncCalls, c.calls, c.chunks, c.duration, c.threads, c.perThread, c.sweepCalls, c.queueItems, b.loopMode())
-	if slices.Contains(c.scenarios, "stall") {
-		fmt.Fprintf(w, "              stall: fsync blocked for %s, %d producers, async ring %s\n", c.stall, c.producers, count(int64(c.stallCap)))
-	}
-	if slices.Contains(c.scenarios, "soak") {
-		fmt.Fprintf(w, "              soak: %s at %s calls/s over %d producers, a line every %s\n", c.soakDuration, rate(c.soakRate), c.producers, c.soakInterval)
+	for _, name := range c.scenarios {
+		if s, _ := lookupScenario(name); s.describe != nil {
+			fmt.Fprintf(w, "              %s\n", s.describe(c))
+		}
 	}
 	fmt.Fprintf(w, "  output      %s\n", c.out)
 }
@@ -41,39 +39,15 @@ func (b *bench) printTimer() {
 	fmt.Fprintf(b.stdout, "  (timer overhead in each per-call figure: p50 %s, mean %s)\n", fmtNs(float64(t.P50)), fmtNs(t.Mean))
 }
 
-// printSummary prints the original's SUMMARY REPORT.
+// printSummary prints the original's SUMMARY REPORT: each scenario that
+// ran, in order.
 func (b *bench) printSummary() {
 	w := b.stdout
 	fmt.Fprintf(w, "\n%s\nSUMMARY REPORT\n%s\n", rule, rule)
-	if r := b.res.Latency; r != nil {
-		fmt.Fprintf(w, "\n1. Record Latency:\n   Sync:  %s ms (mean)\n   Async: %s ms (mean)\n   Improvement: %s faster\n",
-			fmtMS(r.Sync.MeanMS), fmtMS(r.Async.MeanMS), fmtX(r.Improvement.SpeedupMean))
-	}
-	if r := b.res.Streaming; r != nil {
-		fmt.Fprintf(w, "\n2. Streaming Performance:\n   Sync:  %s ms total\n   Async: %s ms total\n   Improvement: %s faster\n",
-			fmtMS(r.Sync.TotalMS), fmtMS(r.Async.TotalMS), fmtX(r.Improvement.SpeedupTotal))
-	}
-	if r := b.res.Throughput; r != nil {
-		fmt.Fprintf(w, "\n3. Throughput:\n   Sync:  %.1f calls/sec\n   Async: %.1f calls/sec (persisted)\n   Improvement: %s increase\n",
-			r.Sync.CallsPerSecond, r.Async.CallsPerSecond, fmtX(r.Improvement.ThroughputIncrease))
-	}
-	if r := b.res.Concurrent; r != nil {
-		fmt.Fprintf(w, "\n4. Concurrent Access:\n   Sync:  %s ms total\n   Async: %s ms total\n   Improvement: %s faster\n",
-			fmtMS(r.Sync.TotalMS), fmtMS(r.Async.TotalMS), fmtX(r.Improvement.SpeedupTotal))
-	}
-	if r := b.res.Stall; r != nil {
-		fmt.Fprintf(w, "\n5. Disk Stall (%s fsync, %d producers), p99.9 of the calls starting during it:\n   Sync:  %s ms\n   Async: %s ms\n",
-			fmtMSAsNs(r.StallMS), r.Producers, fmtMS(r.Sync.During.P999MS), fmtMS(r.Async.During.P999MS))
-		if c := r.Async.Control; c != nil {
-			fmt.Fprintf(w, "   Async without the stall (control): %s ms\n", fmtMS(c.Calls.P999MS))
+	for _, s := range scenarios {
+		if r := b.res.byScenario[s.name]; r != nil {
+			r.summary(w)
 		}
-		fmt.Fprintf(w, "   Improvement: %s faster\n", fmtX(r.SpeedupP999))
-	}
-	if r := b.res.Soak; r != nil {
-		fmt.Fprintf(w, "\n6. Soak (%s at %s calls/s, %d producers, async):\n   calls: %s, persisted %s\n   heap in use: %s -> %s, goroutines %d -> %d, p99 %s -> %s (first -> last %s)\n",
-			fmtMSAsNs(r.DurationS*1e3), rate(r.Rate), r.Producers, count(r.TotalCalls), count(r.PersistedCalls),
-			mib(r.First.HeapBytes), mib(r.Last.HeapBytes), r.First.Goroutines, r.Last.Goroutines,
-			fmtNs(float64(r.First.P99Ns)), fmtNs(float64(r.Last.P99Ns)), fmtMSAsNs(r.WindowS*1e3))
 	}
 }
 
@@ -89,10 +63,11 @@ func (b *bench) printAssessment() {
 		switch {
 		case c.Result == "SKIP":
 			fmt.Fprintln(w, "  Result: not run - SKIP")
-		case c.Name == "streaming_stutters":
-			r := b.res.Streaming
-			fmt.Fprintf(w, "  Sync stutters >10ms:  %d\n  Async stutters >10ms: %d\n  Result: %s\n",
-				r.Sync.StuttersOver10ms, r.Async.StuttersOver10ms, c.Result)
+		case c.detail != nil:
+			for _, l := range c.detail {
+				fmt.Fprintf(w, "  %s\n", l)
+			}
+			fmt.Fprintf(w, "  Result: %s\n", c.Result)
 		default:
 			fmt.Fprintf(w, "  Result: %s - %s\n", c.Display, c.Result)
 		}

@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"io"
 	"math"
 	"sync"
 	"sync/atomic"
@@ -12,6 +13,9 @@ import (
 	"github.com/usagering/usagering/harness"
 	"github.com/usagering/usagering/tracker"
 )
+
+// stallScenario is registered in scenarios.
+var stallScenario = scenario{name: "stall", run: (*bench).stall, criteria: stallCriteria, describe: describeStall}
 
 // stallCapacity is the async ring's capacity in the stall scenario
 // (-stall-capacity): 131,072 records, 14 MB. No ring absorbs a 2 s stall at
@@ -40,7 +44,7 @@ const stallDefinition = "during: calls whose start falls in the window from the 
 // with -rate), the stall is armed after a warm-up, and the producers go on
 // for as long again after it. Then the async tracker is flushed, both are
 // closed and their files checked.
-func (b *bench) stall() error {
+func (b *bench) stall() (result, error) {
 	c := b.cfg
 	b.section(fmt.Sprintf("7. Disk stall: one fsync blocked for %s (tracker.WithFS), %d producers, %s, Block policy",
 		c.stall, c.producers, b.loopMode()))
@@ -62,9 +66,8 @@ func (b *bench) stall() error {
 		errs = append(errs, err)
 	}
 	res.SpeedupP999 = ratio(res.Sync.During.P999MS, res.Async.During.P999MS)
-	b.res.Stall = res
 	b.printStall(res)
-	return errors.Join(errs...)
+	return res, errors.Join(errs...)
 }
 
 // stallMargin is how long producers warm up before they are measured (the
@@ -420,4 +423,45 @@ func fmtIfAny(l latencyStats, v float64) string {
 		return "n/a"
 	}
 	return fmtMSAsNs(v)
+}
+
+// stallCriteria: async p99.9 during the stall under 100 µs, and the stall
+// adding nothing to what the same producers see without it.
+func stallCriteria(r result) []criterion {
+	const p999Max = 100 * time.Microsecond
+	st, _ := r.(*stallResult)
+	var stallP999 float64
+	stallDisplay := ""
+	if st != nil {
+		stallP999 = st.Async.During.P999MS * 1e6
+		stallDisplay = fmt.Sprintf("%s (%s calls starting during a %s stall, %d producers; sync %s)",
+			fmtNs(stallP999), count(st.Async.During.Count), fmtMSAsNs(st.StallMS), st.Producers, fmtIfAny(st.Sync.During, st.Sync.During.P999MS))
+	}
+	cs := []criterion{judge(criterion{Name: "stall_p999", Target: "async Record p99.9 during an fsync stall < 100 µs", Measured: stallP999, Unit: "ns",
+		Display: stallDisplay}, st != nil, st != nil && st.Async.During.Count > 0 && stallP999 < float64(p999Max))}
+	// Isolation: the stall adds nothing to the tail the same producers have
+	// without it, within the noise of two windows (twice the control's
+	// p99.9, plus 100 µs).
+	var ctlP999 float64
+	isolated, isoDisplay := false, ""
+	if st != nil && st.Async.Control != nil {
+		ctlP999 = st.Async.Control.Calls.P999MS * 1e6
+		isolated = st.Async.During.Count > 0 && st.Async.Control.Calls.Count > 0 && stallP999 <= 2*ctlP999+float64(p999Max)
+		isoDisplay = fmt.Sprintf("p99.9 %s during the stall, %s without it", fmtNs(stallP999), fmtNs(ctlP999))
+	}
+	return append(cs, judge(criterion{Name: "stall_isolation", Target: "the fsync stall adds nothing to async p99.9 (during <= control × 2 + 100 µs)",
+		Measured: stallP999 - ctlP999, Unit: "ns", Display: isoDisplay}, st != nil, isolated))
+}
+
+func (r *stallResult) summary(w io.Writer) {
+	fmt.Fprintf(w, "\n5. Disk Stall (%s fsync, %d producers), p99.9 of the calls starting during it:\n   Sync:  %s ms\n   Async: %s ms\n",
+		fmtMSAsNs(r.StallMS), r.Producers, fmtMS(r.Sync.During.P999MS), fmtMS(r.Async.During.P999MS))
+	if c := r.Async.Control; c != nil {
+		fmt.Fprintf(w, "   Async without the stall (control): %s ms\n", fmtMS(c.Calls.P999MS))
+	}
+	fmt.Fprintf(w, "   Improvement: %s faster\n", fmtX(r.SpeedupP999))
+}
+
+func describeStall(c *config) string {
+	return fmt.Sprintf("stall: fsync blocked for %s, %d producers, async ring %s", c.stall, c.producers, count(int64(c.stallCap)))
 }

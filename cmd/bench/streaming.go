@@ -3,11 +3,15 @@ package main
 import (
 	"errors"
 	"fmt"
+	"io"
 	"time"
 
 	"github.com/usagering/usagering/harness"
 	"github.com/usagering/usagering/tracker"
 )
+
+// streamingScenario is registered in scenarios.
+var streamingScenario = scenario{name: "streaming", run: (*bench).streaming, criteria: streamingCriteria}
 
 // streamModel is the model of the streaming simulation.
 const streamModel = "claude-3-5-sonnet-20241022"
@@ -16,7 +20,7 @@ const streamModel = "claude-3-5-sonnet-20241022"
 // arrives in N chunks and each chunk records the usage so far (chunk i:
 // output_tokens = i+1), back to back. A call that blocks stalls the
 // stream: its time is a stutter.
-func (b *bench) streaming() error {
+func (b *bench) streaming() (result, error) {
 	n := b.cfg.chunks
 	b.section(fmt.Sprintf("2. Streaming simulation: %d chunks, one Record per chunk (output_tokens = chunk+1)", n))
 	recs := make([]tracker.Record, n)
@@ -45,9 +49,8 @@ func (b *bench) streaming() error {
 		SpeedupMaxStutter:   ratio(res.Sync.MaxStutterMS, res.Async.MaxStutterMS),
 		StuttersEliminated:  res.Sync.StuttersOver10ms - res.Async.StuttersOver10ms,
 	}
-	b.res.Streaming = res
 	b.printStreaming(res)
-	return errors.Join(errs...)
+	return res, errors.Join(errs...)
 }
 
 func (b *bench) streamingSide(name string, recs []tracker.Record) (streamingSide, error) {
@@ -137,4 +140,26 @@ func (b *bench) printStreaming(r *streamingResult) {
 	t.add("stutters > 1 ms", count(s.StuttersOver1ms), count(a.StuttersOver1ms), "")
 	t.write(b.stdout)
 	b.printTimer()
+}
+
+// streamingCriteria: the original's stutter elimination (no async chunk
+// over 10 ms).
+func streamingCriteria(r result) []criterion {
+	st, _ := r.(*streamingResult)
+	var stutters float64
+	var detail []string
+	if st != nil {
+		stutters = float64(st.Async.StuttersOver10ms)
+		detail = []string{
+			fmt.Sprintf("Sync stutters >10ms:  %d", st.Sync.StuttersOver10ms),
+			fmt.Sprintf("Async stutters >10ms: %d", st.Async.StuttersOver10ms),
+		}
+	}
+	return []criterion{judge(criterion{Name: "streaming_stutters", Target: "Streaming stutter elimination (async stutters >10ms = 0)", Original: true,
+		Measured: stutters, Unit: "stutters", Display: fmt.Sprintf("%g async stutters > 10 ms", stutters), detail: detail}, st != nil, stutters == 0)}
+}
+
+func (r *streamingResult) summary(w io.Writer) {
+	fmt.Fprintf(w, "\n2. Streaming Performance:\n   Sync:  %s ms total\n   Async: %s ms total\n   Improvement: %s faster\n",
+		fmtMS(r.Sync.TotalMS), fmtMS(r.Async.TotalMS), fmtX(r.Improvement.SpeedupTotal))
 }
