@@ -221,3 +221,11 @@ func callLoop(rec tracker.Recorder, wl *workload, off, n int, h *harness.Histogr
 	}
 	return nil
 }
+
+// loopMode names how calls are issued: closed loop, or paced.
+func (b *bench) loopMode() string {
+	if b.cfg.rate > 0 {
+		return fmt.Sprintf("open loop at %g calls/s in total", b.cfg.rate)
+	}
+	return "closed loop"
+}

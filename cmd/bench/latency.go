@@ -91,14 +91,6 @@ func (b *bench) latencySide(name string, n int) (latencySide, error) {
 	return ls, errors.Join(loopErr, closeErr)
 }
 
-// loopMode names how calls are issued: closed loop, or paced.
-func (b *bench) loopMode() string {
-	if b.cfg.rate > 0 {
-		return fmt.Sprintf("open loop at %g calls/s in total", b.cfg.rate)
-	}
-	return "closed loop"
-}
-
 // loopMean times n back-to-back calls of at.Record as one (records from
 // index off on) and returns the mean per call.
 func (b *bench) loopMean(at *tracker.Tracker, off, n int, t *tally) (float64, error) {
