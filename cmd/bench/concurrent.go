@@ -21,7 +21,7 @@ var concurrentScenario = scenario{name: "concurrent", run: (*bench).concurrent}
 func (b *bench) concurrent() (result, error) {
 	c := b.cfg
 	b.section(fmt.Sprintf("4. Concurrent access: %d goroutines × %d calls, started together (%s)", c.threads, c.perThread, b.loopMode()))
-	res := &concurrentResult{}
+	res := &concurrentResult{NumThreads: c.threads, CallsPerThread: c.perThread, TotalCalls: int64(c.threads) * int64(c.perThread)}
 	var errs []error
 	var err error
 	b.prog.logf("concurrent: %d goroutines × %d calls, sync and async", c.threads, c.perThread)
@@ -91,6 +91,7 @@ func (b *bench) concurrentRun(name, file, histName string, g, perG int) (concurr
 		CloseMS: harness.NsToMS(float64(closeNs)), PersistedCalls: hc.Persisted.Calls,
 		Mode: b.loopMode(), File: file,
 	}
+	cs.TotalTimeMS, cs.MeanCallMS, cs.MaxCallMS = cs.TotalMS, cs.MeanMS, cs.MaxMS
 	for k, err := range errs {
 		if err != nil {
 			errs[k] = fmt.Errorf("%s, %d goroutines, goroutine %d: %w", name, g, k, err)
@@ -100,10 +101,15 @@ func (b *bench) concurrentRun(name, file, histName string, g, perG int) (concurr
 }
 
 type concurrentResult struct {
-	Sync        concurrentSide        `json:"sync"`
-	Async       concurrentSide        `json:"async"`
-	Improvement concurrentImprovement `json:"improvement"`
-	Sweep       []sweepPoint          `json:"sweep"`
+	// The original's parameters: goroutines, calls each, and their product
+	// (each side's calls made are its total_calls).
+	NumThreads     int                   `json:"num_threads"`
+	CallsPerThread int                   `json:"calls_per_thread"`
+	TotalCalls     int64                 `json:"total_calls"`
+	Sync           concurrentSide        `json:"sync"`
+	Async          concurrentSide        `json:"async"`
+	Improvement    concurrentImprovement `json:"improvement"`
+	Sweep          []sweepPoint          `json:"sweep"`
 }
 
 type concurrentSide struct {
@@ -117,6 +123,10 @@ type concurrentSide struct {
 	P99MS          float64 `json:"p99_ms"`
 	P999MS         float64 `json:"p999_ms"`
 	MaxMS          float64 `json:"max_ms"`
+	// The original's names for total_ms, mean_ms and max_ms.
+	TotalTimeMS    float64 `json:"total_time_ms"`
+	MeanCallMS     float64 `json:"mean_call_ms"`
+	MaxCallMS      float64 `json:"max_call_ms"`
 	CloseMS        float64 `json:"close_ms"`
 	PersistedCalls int64   `json:"persisted_calls"`
 	Mode           string  `json:"mode"`

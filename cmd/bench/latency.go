@@ -23,7 +23,7 @@ var latencyScenario = scenario{name: "latency", run: (*bench).latency, criteria:
 func (b *bench) latency() (result, error) {
 	c := b.cfg
 	b.section(fmt.Sprintf("1. Record latency: %s, each call timed (sync %d calls, async %d calls)", b.loopMode(), c.syncCalls, c.calls))
-	res := &latencyResult{}
+	res := &latencyResult{NumCalls: c.calls}
 	var errs []error
 	for _, sd := range []struct {
 		name string
@@ -69,6 +69,7 @@ func (b *bench) latencySide(name string, n int) (latencySide, error) {
 	var t tally
 	loopErr := callLoop(s.rec, b.wl, 0, n, h, b.pacerFor(0, 1, harness.Now()), &t)
 	ls := latencySide{latencyStats: statsOf(h.Summary()), Mode: b.loopMode(), File: s.name + "_latency.json"}
+	ls.StddevMS = ls.StdevMS
 	if at := s.async; at != nil && loopErr == nil {
 		var err error
 		ls.LoopMeanNs, err = b.loopMean(at, n, n, &t)
@@ -138,6 +139,9 @@ func (b *bench) unsaturatedLoopMean(at *tracker.Tracker, off int, t *tally) (med
 }
 
 type latencyResult struct {
+	// NumCalls is the original's num_calls: -calls, the async side's
+	// calls (the sync side makes min(calls, 1000) by default: its count).
+	NumCalls    int                `json:"num_calls"`
 	Sync        latencySide        `json:"sync"`
 	Async       latencySide        `json:"async"`
 	Improvement latencyImprovement `json:"improvement"`
@@ -148,6 +152,7 @@ type latencyResult struct {
 
 type latencySide struct {
 	latencyStats
+	StddevMS       float64 `json:"stddev_ms"` // the original's name for stdev_ms
 	TotalCalls     int64   `json:"total_calls"`
 	PersistedCalls int64   `json:"persisted_calls"`
 	Mode           string  `json:"mode"` // "closed-loop" or "open-loop N/s"
