@@ -188,13 +188,20 @@ func (p *progress) logf(format string, a ...any) {
 	fmt.Fprintf(p.w, "[%5.1fs] %s\n", time.Since(p.start).Seconds(), fmt.Sprintf(format, a...))
 }
 
-// pacerFor returns goroutine k's pacer of g for a total rate, starting at
-// t0 and staggered by a g-th of its interval, or nil without -rate.
+// pacerFor returns goroutine k's pacer of g for -rate in total (see
+// sharePacer), or nil without -rate.
 func (b *bench) pacerFor(k, g int, t0 int64) *harness.Pacer {
-	if b.cfg.rate <= 0 {
+	return sharePacer(b.cfg.rate, k, g, t0)
+}
+
+// sharePacer returns goroutine k's pacer of g for a total rate, starting at
+// t0 and staggered by a g-th of its interval, or nil if total is not
+// positive (a closed loop).
+func sharePacer(total float64, k, g int, t0 int64) *harness.Pacer {
+	if total <= 0 {
 		return nil
 	}
-	per := b.cfg.rate / float64(g)
+	per := total / float64(g)
 	interval := int64(1e9 / per)
 	return harness.NewPacer(per, t0+int64(k)*interval/int64(g))
 }
