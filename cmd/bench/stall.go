@@ -54,14 +54,18 @@ const (
 const closedStallCapacity = 1 << 17
 
 // What "the stall adds nothing" tolerates: the p99.9 of the calls starting
-// during the stall may be up to twice the control's plus 1 ms (two windows
-// of one run differ by a scheduler hiccup or a GC cycle); their maximum up
-// to the control's plus half the stall. A Record that waits for the
-// stalled fsync waits up to the whole stall, and the calls paced during it
-// wait for the stall's rest: both bounds are then far exceeded.
+// during the stall may be up to twice the control's plus a hundredth of
+// the stall (5 ms for 500 ms); their maximum up to the control's plus half
+// the stall. A paced p99.9 is about the longest time the producer was kept
+// off a processor in its window (a scheduler hiccup, a GC cycle, the
+// persist's own CPU work), which differs between two windows of one run by
+// a few ms on a shared 2-core machine. A Record that waits for the stalled
+// fsync waits up to the whole stall, and every call paced during it waits
+// for the stall's rest (latency spread over [0, stall]): both bounds are
+// then far exceeded.
 const (
-	stallP999Factor = 2
-	stallP999Slack  = time.Millisecond
+	stallP999Factor   = 2
+	stallP999SlackDiv = 100
 )
 
 // stallCatchUp is how long after the stop a paced side may still issue
@@ -466,7 +470,7 @@ type stallVerdict struct {
 	ControlCalls  int64   `json:"control_calls"`
 	P999MS        float64 `json:"p999_ms"`
 	ControlP999MS float64 `json:"control_p999_ms"`
-	P999BoundMS   float64 `json:"p999_bound_ms"` // control × stallP999Factor + stallP999Slack
+	P999BoundMS   float64 `json:"p999_bound_ms"` // control × stallP999Factor + stall / stallP999SlackDiv
 	P999OK        bool    `json:"p999_ok"`
 	MaxMS         float64 `json:"max_ms"`
 	ControlMaxMS  float64 `json:"control_max_ms"`
@@ -590,8 +594,8 @@ func (b *bench) printStall(r *stallResult) {
 		}
 	}
 	if v := r.Verdict; v != nil {
-		fmt.Fprintf(w, "  verdict: async p99.9 during the stall %s %s %s (control × %d + %s); max %s %s %s (control + stall / 2)\n",
-			fmtMSAsNs(v.P999MS), leq(v.P999OK), fmtMSAsNs(v.P999BoundMS), stallP999Factor, fmtNs(float64(stallP999Slack)),
+		fmt.Fprintf(w, "  verdict: async p99.9 during the stall %s %s %s (control × %d + stall / %d); max %s %s %s (control + stall / 2)\n",
+			fmtMSAsNs(v.P999MS), leq(v.P999OK), fmtMSAsNs(v.P999BoundMS), stallP999Factor, stallP999SlackDiv,
 			fmtMSAsNs(v.MaxMS), leq(v.MaxOK), fmtMSAsNs(v.MaxBoundMS))
 	}
 }
@@ -615,7 +619,7 @@ func stallVerdictOf(r *stallResult) *stallVerdict {
 	v := &stallVerdict{
 		Calls: d.Count, ControlCalls: ctl.Calls.Count,
 		P999MS: d.P999MS, ControlP999MS: ctl.Calls.P999MS,
-		P999BoundMS: ctl.Calls.P999MS*stallP999Factor + harness.NsToMS(float64(stallP999Slack)),
+		P999BoundMS: ctl.Calls.P999MS*stallP999Factor + r.StallMS/stallP999SlackDiv,
 		MaxMS:       d.MaxMS, ControlMaxMS: ctl.Calls.MaxMS,
 		MaxBoundMS: ctl.Calls.MaxMS + r.StallMS/2,
 	}
@@ -637,7 +641,7 @@ func stallCriteria(r result) []criterion {
 			fmtMSAsNs(v.MaxMS), fmtMSAsNs(st.StallMS), fmtMSAsNs(v.ControlMaxMS), fmtMSAsNs(v.MaxBoundMS))
 	}
 	return []criterion{
-		judge(criterion{Name: "stall_isolation", Target: "the fsync stall adds nothing to async Record p99.9 (during <= control × 2 + 1 ms)",
+		judge(criterion{Name: "stall_isolation", Target: "the fsync stall adds nothing to async Record p99.9 (during <= control × 2 + stall / 100)",
 			Measured: v.P999MS * 1e6, Unit: "ns", Display: p999Display}, st != nil, v.P999OK),
 		judge(criterion{Name: "stall_no_wait", Target: "no async Record waits out the fsync stall (max during <= control max + stall / 2)",
 			Measured: v.MaxMS * 1e6, Unit: "ns", Display: maxDisplay}, st != nil, v.MaxOK),
@@ -659,8 +663,8 @@ func (r *stallResult) summary(w io.Writer) {
 		if !v.P999OK || !v.MaxOK {
 			verdict = "NOT isolated"
 		}
-		fmt.Fprintf(w, "   Verdict: %s: p99.9 %s %s %s ms (control × %d + %s), max %s %s %s ms (control + stall / 2)\n",
-			verdict, fmtMS(v.P999MS), leq(v.P999OK), fmtMS(v.P999BoundMS), stallP999Factor, fmtNs(float64(stallP999Slack)),
+		fmt.Fprintf(w, "   Verdict: %s: p99.9 %s %s %s ms (control × %d + stall / %d), max %s %s %s ms (control + stall / 2)\n",
+			verdict, fmtMS(v.P999MS), leq(v.P999OK), fmtMS(v.P999BoundMS), stallP999Factor, stallP999SlackDiv,
 			fmtMS(v.MaxMS), leq(v.MaxOK), fmtMS(v.MaxBoundMS))
 	}
 	fmt.Fprintf(w, "   Improvement: %s faster (p99.9, sync/async)\n", fmtX(r.SpeedupP999))
