@@ -97,7 +97,7 @@ while the fsync blocks. The async side also measures a window as long as the
 stall just before it (the control: calls that start in it and end before the
 stall begins): what the same producers see without a stall. Two criteria
 judge the async side against its control: the stall adds nothing to the
-p99.9 (during <= control × 2 + stall / 100) and no call waits the stall out (max
+p99.9 (during <= control × 2 + stall / 20) and no call waits the stall out (max
 during <= control max + stall / 2).
   -stall-mode paced (the default) measures the tracker: GOMAXPROCS-1
   producers (at least 1; -producers overrides), paced open loop at 100,000

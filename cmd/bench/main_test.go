@@ -300,7 +300,7 @@ func TestHelp(t *testing.T) {
 	}
 	for _, s := range []string{"-rate", "in total, split evenly", "-nosync", "-seed-defaults", "calls_per_second",
 		"-stall", "-producers", "-interval", "coordinated-omission", "soak",
-		"-stall-mode", "-stall-coupled", "GOMAXPROCS-1", "100,000", "control × 2 + stall / 100", "control max + stall / 2"} {
+		"-stall-mode", "-stall-coupled", "GOMAXPROCS-1", "100,000", "control × 2 + stall / 20", "control max + stall / 2"} {
 		if !strings.Contains(errOut.String(), s) {
 			t.Errorf("-h lacks %q", s)
 		}

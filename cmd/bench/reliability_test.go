@@ -284,12 +284,12 @@ func TestStallVerdict(t *testing.T) {
 		p999OK, maxOK  bool
 		p999Bound, max float64
 	}{
-		{mk(0.9, 1.3, 2, 2), true, true, 9, 252},
-		{mk(9, 252, 2, 2), true, true, 9, 252},           // on the bounds
-		{mk(9.001, 252.001, 2, 2), false, false, 9, 252}, // just over
-		{mk(499, 500.5, 2, 2), false, false, 9, 252},     // waited for the stall
-		{mk(200, 240, 160, 215), true, true, 325, 465},   // closed loop: the machine's tail, both windows
-		{mk(4, 260, 2, 2), true, false, 9, 252},          // one call waited
+		{mk(0.9, 1.3, 2, 2), true, true, 29, 252},
+		{mk(29, 252, 2, 2), true, true, 29, 252},           // on the bounds
+		{mk(29.001, 252.001, 2, 2), false, false, 29, 252}, // just over
+		{mk(499, 500.5, 2, 2), false, false, 29, 252},      // waited for the stall
+		{mk(200, 240, 160, 215), true, true, 345, 465},     // closed loop: the machine's tail, both windows
+		{mk(24, 260, 2, 2), true, false, 29, 252},          // one call waited
 	} {
 		v := stallVerdictOf(tc.r)
 		tc.r.Verdict = v

@@ -54,18 +54,19 @@ const (
 const closedStallCapacity = 1 << 17
 
 // What "the stall adds nothing" tolerates: the p99.9 of the calls starting
-// during the stall may be up to twice the control's plus a hundredth of
-// the stall (5 ms for 500 ms); their maximum up to the control's plus half
-// the stall. A paced p99.9 is about the longest time the producer was kept
-// off a processor in its window (a scheduler hiccup, a GC cycle, the
-// persist's own CPU work), which differs between two windows of one run by
-// a few ms on a shared 2-core machine. A Record that waits for the stalled
-// fsync waits up to the whole stall, and every call paced during it waits
-// for the stall's rest (latency spread over [0, stall]): both bounds are
-// then far exceeded.
+// during the stall may be up to twice the control's plus a twentieth of
+// the stall (25 ms for 500 ms, 100 ms for 2 s); their maximum up to the
+// control's plus half the stall. A paced p99.9 is about the longest time
+// the producer was kept off a processor in its window (another process's
+// time slice, a GC cycle, the persist's own CPU work): on a 2-core machine
+// where anything else runs, one window may see 10-60 ms that the other
+// does not. A Record that waits for the stalled fsync waits up to the
+// whole stall, and every call paced during it waits for the stall's rest
+// (latency spread over [0, stall], so p99.9 and max at the stall): both
+// bounds are then exceeded by a factor of two or more.
 const (
 	stallP999Factor   = 2
-	stallP999SlackDiv = 100
+	stallP999SlackDiv = 20
 )
 
 // stallCatchUp is how long after the stop a paced side may still issue
@@ -641,7 +642,7 @@ func stallCriteria(r result) []criterion {
 			fmtMSAsNs(v.MaxMS), fmtMSAsNs(st.StallMS), fmtMSAsNs(v.ControlMaxMS), fmtMSAsNs(v.MaxBoundMS))
 	}
 	return []criterion{
-		judge(criterion{Name: "stall_isolation", Target: "the fsync stall adds nothing to async Record p99.9 (during <= control × 2 + stall / 100)",
+		judge(criterion{Name: "stall_isolation", Target: "the fsync stall adds nothing to async Record p99.9 (during <= control × 2 + stall / 20)",
 			Measured: v.P999MS * 1e6, Unit: "ns", Display: p999Display}, st != nil, v.P999OK),
 		judge(criterion{Name: "stall_no_wait", Target: "no async Record waits out the fsync stall (max during <= control max + stall / 2)",
 			Measured: v.MaxMS * 1e6, Unit: "ns", Display: maxDisplay}, st != nil, v.MaxOK),
