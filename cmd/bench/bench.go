@@ -37,7 +37,7 @@ type namedHist struct {
 }
 
 func newBench(cfg *config, stdout, stderr io.Writer) *bench {
-	b := &bench{cfg: cfg, wl: newWorkload(), stdout: stdout, prog: newProgress(stderr)}
+	b := &bench{cfg: cfg, wl: newWorkload(), stdout: stdout, prog: newProgress(stderr), res: results{byScenario: map[string]result{}}}
 	b.prog.logf("calibrating the clock (%d samples)", calibrationSamples)
 	b.env = detectEnvironment(cfg)
 	b.res.Environment = b.env
@@ -188,13 +188,20 @@ func (p *progress) logf(format string, a ...any) {
 	fmt.Fprintf(p.w, "[%5.1fs] %s\n", time.Since(p.start).Seconds(), fmt.Sprintf(format, a...))
 }
 
-// pacerFor returns goroutine k's pacer of g for a total rate, starting at
-// t0 and staggered by a g-th of its interval, or nil without -rate.
+// pacerFor returns goroutine k's pacer of g for -rate in total (see
+// sharePacer), or nil without -rate.
 func (b *bench) pacerFor(k, g int, t0 int64) *harness.Pacer {
-	if b.cfg.rate <= 0 {
+	return sharePacer(b.cfg.rate, k, g, t0)
+}
+
+// sharePacer returns goroutine k's pacer of g for a total rate, starting at
+// t0 and staggered by a g-th of its interval, or nil if total is not
+// positive (a closed loop).
+func sharePacer(total float64, k, g int, t0 int64) *harness.Pacer {
+	if total <= 0 {
 		return nil
 	}
-	per := b.cfg.rate / float64(g)
+	per := total / float64(g)
 	interval := int64(1e9 / per)
 	return harness.NewPacer(per, t0+int64(k)*interval/int64(g))
 }
@@ -220,4 +227,12 @@ func callLoop(rec tracker.Recorder, wl *workload, off, n int, h *harness.Histogr
 		t.add(i)
 	}
 	return nil
+}
+
+// loopMode names how calls are issued: closed loop, or paced.
+func (b *bench) loopMode() string {
+	if b.cfg.rate > 0 {
+		return fmt.Sprintf("open loop at %g calls/s in total", b.cfg.rate)
+	}
+	return "closed loop"
 }

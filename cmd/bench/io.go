@@ -3,10 +3,14 @@ package main
 import (
 	"errors"
 	"fmt"
+	"io"
 	"os"
 
 	"github.com/usagering/usagering/harness"
 )
+
+// ioScenario is registered in scenarios.
+var ioScenario = scenario{name: "io", run: (*bench).io}
 
 const (
 	ioRecords  = 100 // records per io run, as the original's claim counts
@@ -21,7 +25,7 @@ const (
 // tracker's Stats().TotalFlushes after Close for 100 records paced at
 // 100/s (polling the inode too), for a burst of 100, and for the latency and
 // throughput runs of this process.
-func (b *bench) io() error {
+func (b *bench) io() (result, error) {
 	b.section(fmt.Sprintf("6. I/O: file writes per %d records", ioRecords))
 	res := &ioResult{OriginalClaim: ioClaim{Sync: "100 per 100 calls", Async: "10-20 per 100 calls"}}
 	var errs []error
@@ -40,9 +44,8 @@ func (b *bench) io() error {
 		r.PerHundred = ratio(float64(r.Flushes)*100, float64(r.Records))
 		res.Async = append(res.Async, r)
 	}
-	b.res.IO = res
 	b.printIO(res)
-	return errors.Join(errs...)
+	return res, errors.Join(errs...)
 }
 
 func (b *bench) ioSync() (ioSync, error) {
@@ -130,3 +133,50 @@ func (b *bench) noteAsyncWrites(run string, records int64, st *statsBrief) int64
 	})
 	return st.TotalFlushes
 }
+
+type ioResult struct {
+	OriginalClaim ioClaim      `json:"original_claim"`
+	Sync          ioSync       `json:"sync"`
+	Async         []ioAsyncRun `json:"async"`
+}
+
+type ioClaim struct {
+	Sync  string `json:"sync"`
+	Async string `json:"async"`
+}
+
+type ioSync struct {
+	Records    int64   `json:"records"`
+	Writes     int64   `json:"writes"`
+	PerHundred float64 `json:"writes_per_100_records"`
+	Method     string  `json:"method"`
+	NilReturns int64   `json:"nil_returns"`
+	File       string  `json:"file"`
+}
+
+type ioAsyncRun struct {
+	Run          string  `json:"run"`
+	Records      int64   `json:"records"`
+	Flushes      int64   `json:"flushes"` // Stats().TotalFlushes after Close
+	PerHundred   float64 `json:"writes_per_100_records"`
+	InodeChanges int64   `json:"inode_changes,omitempty"` // seen by polling, where polled
+	Method       string  `json:"method"`
+}
+
+func (b *bench) printIO(r *ioResult) {
+	t := newTable("run", "records", "file writes", "per 100 records")
+	t.add("original's claim, sync", "", "", r.OriginalClaim.Sync)
+	t.add("original's claim, async", "", "", r.OriginalClaim.Async)
+	t.add(fmt.Sprintf("sync, %d records (inode changes)", r.Sync.Records), count(r.Sync.Records), count(r.Sync.Writes), fmt.Sprintf("%.1f", r.Sync.PerHundred))
+	for _, a := range r.Async {
+		w := count(a.Flushes)
+		if a.InodeChanges > 0 {
+			w += fmt.Sprintf(" (inode changes %d)", a.InodeChanges)
+		}
+		t.add("async, "+a.Run, count(a.Records), w, fmt.Sprintf("%.4g", a.PerHundred))
+	}
+	t.write(b.stdout)
+	fmt.Fprintf(b.stdout, "  sync: %s\n  async: file writes = Stats().TotalFlushes after Close (successful persists)\n", r.Sync.Method)
+}
+
+func (r *ioResult) summary(io.Writer) {}

@@ -41,21 +41,13 @@ func run(args []string, stdout, stderr io.Writer) int {
 	}
 	b := newBench(cfg, stdout, stderr)
 	b.printEnvironment()
-	steps := map[string]func() error{
-		"latency":    b.latency,
-		"streaming":  b.streaming,
-		"throughput": b.throughput,
-		"concurrent": b.concurrent,
-		"queues":     b.queues,
-		"io":         b.io,
-		"stall":      b.stall,
-		"soak":       b.soak,
-	}
-	for _, s := range cfg.scenarios {
-		err := steps[s]()
+	for _, name := range cfg.scenarios {
+		s, _ := lookupScenario(name) // parseFlags checked the names
+		r, err := s.run(b)
+		b.res.byScenario[name] = r
 		b.printChecks()
 		if err != nil {
-			b.fail(fmt.Errorf("%s: %w", s, err))
+			b.fail(fmt.Errorf("%s: %w", name, err))
 		}
 	}
 	b.evaluateCriteria()

@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"os"
 	"path/filepath"
+	"runtime"
 	"slices"
 	"strings"
 	"sync"
@@ -276,6 +277,9 @@ func TestBadFlags(t *testing.T) {
 		{"-stall", "0s"},
 		{"-interval", "-1s"},
 		{"-stall-capacity", "1"},
+		{"-stall-capacity", "0"},
+		{"-stall-mode", "bogus"},
+		{"-stall-mode", "closed", "-stall-capacity", "-4"},
 		{"-scenarios", "soak", "-duration", "0s"},
 	} {
 		var out, errOut bytes.Buffer
@@ -297,7 +301,8 @@ func TestHelp(t *testing.T) {
 		t.Errorf("-h: exit %d", code)
 	}
 	for _, s := range []string{"-rate", "in total, split evenly", "-nosync", "-seed-defaults", "calls_per_second",
-		"-stall", "-producers", "-interval", "coordinated-omission", "soak"} {
+		"-stall", "-producers", "-interval", "coordinated-omission", "soak",
+		"-stall-mode", "-stall-coupled", "GOMAXPROCS-1", "100,000", "control × 2 + stall / 20", "control max + stall / 2"} {
 		if !strings.Contains(errOut.String(), s) {
 			t.Errorf("-h lacks %q", s)
 		}
@@ -355,6 +360,36 @@ func TestFlagDefaults(t *testing.T) {
 		}
 		if want := strings.Join(defaultScenarios, ","); strings.Join(c.scenarios, ",") != want || slices.Contains(c.scenarios, "soak") {
 			t.Errorf("%q: scenarios %v, want %s", tc.args, c.scenarios, want)
+		}
+	}
+
+	// The stall's modes: paced by default with producers that leave the
+	// tracker a processor; the closed loop as it was.
+	paced := max(1, runtime.GOMAXPROCS(0)-1)
+	for _, tc := range []struct {
+		args            []string
+		mode            string
+		prods, capacity int
+		rate, syncRate  float64
+		coupled         bool
+	}{
+		{nil, stallPaced, paced, tracker.DefaultCapacity, defaultStallRate, stallSyncRate, false},
+		{[]string{"-quick"}, stallPaced, paced, tracker.DefaultCapacity, defaultStallRate, stallSyncRate, false},
+		{[]string{"-rate", "5000", "-producers", "3"}, stallPaced, 3, tracker.DefaultCapacity, 5000, stallSyncRate, false},
+		{[]string{"-rate", "50", "-stall-capacity", "1024"}, stallPaced, paced, 1024, 50, 50, false},
+		{[]string{"-stall-coupled"}, stallPaced, paced, tracker.DefaultCapacity, defaultStallRate, stallSyncRate, true},
+		{[]string{"-stall-mode", "closed"}, stallClosed, 8, closedStallCapacity, 0, 0, false},
+		{[]string{"-stall-mode", "closed", "-rate", "5000", "-producers", "2"}, stallClosed, 2, closedStallCapacity, 0, 0, false},
+	} {
+		c, err := parseFlags(tc.args, &bytes.Buffer{})
+		if err != nil {
+			t.Fatalf("%q: %v", tc.args, err)
+		}
+		if c.stallMode != tc.mode || c.stallProds != tc.prods || c.stallCap != tc.capacity || c.stallRate != tc.rate ||
+			c.stallSyncR != tc.syncRate || c.stallCoupled != tc.coupled {
+			t.Errorf("%q: stall %s, %d producers, ring %d, %v/s, sync %v/s, coupled %v; want %s, %d, %d, %v/s, %v/s, %v", tc.args,
+				c.stallMode, c.stallProds, c.stallCap, c.stallRate, c.stallSyncR, c.stallCoupled,
+				tc.mode, tc.prods, tc.capacity, tc.rate, tc.syncRate, tc.coupled)
 		}
 	}
 }

@@ -3,12 +3,17 @@ package main
 import (
 	"errors"
 	"fmt"
+	"io"
+	"strconv"
 	"sync"
 	"unsafe"
 
 	"github.com/usagering/usagering/harness"
 	"github.com/usagering/usagering/tracker"
 )
+
+// queuesScenario is registered in scenarios.
+var queuesScenario = scenario{name: "queues", run: (*bench).queues}
 
 // queueConsumer describes the consumer all three queues feed.
 const queueConsumer = "one goroutine drains batches (harness.Queue.Drain) and folds each record into tokens per model (a map), as the flusher's fold does"
@@ -19,7 +24,7 @@ const queueConsumer = "one goroutine drains batches (harness.Queue.Drain) and fo
 // one consumer that folds them, with the tracker's capacity and batch size.
 // Every push is timed into the producer's own histogram; the histograms are
 // merged per run.
-func (b *bench) queues() error {
+func (b *bench) queues() (result, error) {
 	c := b.cfg
 	res := &queuesResult{
 		Capacity: tracker.DefaultCapacity, Batch: tracker.DefaultBatchSize, ItemsPerRun: c.queueItems,
@@ -36,9 +41,8 @@ func (b *bench) queues() error {
 			errs = append(errs, err)
 		}
 	}
-	b.res.Queues = res
 	b.printQueues(res)
-	return errors.Join(errs...)
+	return res, errors.Join(errs...)
 }
 
 func (b *bench) queueRun(kind string, producers, items, capacity, batch int) (queueRun, error) {
@@ -115,3 +119,44 @@ func (b *bench) queueRun(kind string, producers, items, capacity, batch int) (qu
 	}
 	return run, nil
 }
+
+type queuesResult struct {
+	Capacity    int        `json:"capacity"`
+	Batch       int        `json:"batch"`
+	ItemsPerRun int        `json:"items_per_run"`
+	ItemBytes   uintptr    `json:"item_bytes"`
+	Consumer    string     `json:"consumer"`
+	Runs        []queueRun `json:"runs"`
+}
+
+type queueRun struct {
+	Kind           string  `json:"kind"`
+	Producers      int     `json:"producers"`
+	Items          int64   `json:"items"`
+	Seconds        float64 `json:"seconds"`
+	ItemsPerSecond float64 `json:"items_per_second"`
+	NsPerItem      float64 `json:"ns_per_item"`
+	MeanNs         float64 `json:"mean_ns"`
+	P50Ns          int64   `json:"p50_ns"`
+	P99Ns          int64   `json:"p99_ns"`
+	P999Ns         int64   `json:"p999_ns"`
+	P9999Ns        int64   `json:"p9999_ns"`
+	MaxNs          int64   `json:"max_ns"`
+	FoldOK         bool    `json:"fold_ok"` // the consumer's per-model token sums equal what was pushed
+}
+
+func (b *bench) printQueues(r *queuesResult) {
+	fmt.Fprintf(b.stdout, "  consumer: %s\n", r.Consumer)
+	t := newTable("producers", "queue", "items/s", "ns/item", "push p50", "p99", "p99.9", "p99.99", "max")
+	for _, run := range r.Runs {
+		t.add(strconv.Itoa(run.Producers), run.Kind, rate(run.ItemsPerSecond), fmt.Sprintf("%.1f", run.NsPerItem),
+			fmtNs(float64(run.P50Ns)), fmtNs(float64(run.P99Ns)), fmtNs(float64(run.P999Ns)), fmtNs(float64(run.P9999Ns)), fmtNs(float64(run.MaxNs)))
+	}
+	t.write(b.stdout)
+	b.printTimer()
+}
+
+func (r *queuesResult) summary(io.Writer) {}
+
+// queueProducers are the producer counts of the queues scenario.
+var queueProducers = []int{1, 4, 16, 64}

@@ -3,6 +3,7 @@ package main
 import (
 	"errors"
 	"fmt"
+	"io"
 	"runtime/metrics"
 	"sync"
 	"time"
@@ -10,6 +11,9 @@ import (
 	"github.com/usagering/usagering/harness"
 	"github.com/usagering/usagering/tracker"
 )
+
+// soakScenario is registered in scenarios.
+var soakScenario = scenario{name: "soak", run: (*bench).soak, optIn: true, criteria: soakCriteria, describe: describeSoak}
 
 // defaultSoakRate is the soak's rate in calls/s in total when -rate is not
 // given.
@@ -40,7 +44,7 @@ const (
 // soak runs -producers goroutines paced at the soak rate in total on one
 // async tracker for the soak duration, printing a line every interval, then
 // compares the first part of the run with the last and checks the file.
-func (b *bench) soak() error {
+func (b *bench) soak() (result, error) {
 	c := b.cfg
 	d, g, iv := c.soakDuration, c.producers, c.soakInterval
 	win := min(time.Minute, d/4)
@@ -58,7 +62,7 @@ func (b *bench) soak() error {
 	b.prog.logf("soak: %s at %s calls/s, %d producers", d, rate(c.soakRate), g)
 	s, err := b.open("async", res.File)
 	if err != nil {
-		return err
+		return nil, err
 	}
 	at := s.async
 
@@ -190,9 +194,8 @@ run:
 	res.TotalCalls = exp.total.Calls
 	_, hc, closeErr := b.finish("soak", s, exp)
 	res.PersistedCalls, res.ZeroLoss = hc.Persisted.Calls, hc.OK
-	b.res.Soak = res
 	b.printSoak(res)
-	return errors.Join(append(errs, closeErr)...)
+	return res, errors.Join(append(errs, closeErr)...)
 }
 
 // soakProducer is one paced goroutine of the soak: the histogram of its
@@ -277,5 +280,90 @@ func (b *bench) printSoak(r *soakResult) {
 	fmt.Fprintln(w, "  (paced: latency from each call's intended start; heap in use is "+metricHeap+", read without stopping the world)")
 }
 
-// mib formats bytes in MiB.
-func mib(n uint64) string { return fmt.Sprintf("%.1f MiB", float64(n)/(1<<20)) }
+type soakResult struct {
+	DurationS float64 `json:"duration_s"` // asked for
+	ElapsedS  float64 `json:"elapsed_s"`  // start to the last producer's stop
+	Rate      float64 `json:"rate"`       // calls/s in total, paced
+	Producers int     `json:"producers"`
+	IntervalS float64 `json:"interval_s"` // between lines
+	// WindowS is the length of the first and the last part compared:
+	// a quarter of the run, at most a minute.
+	WindowS        float64       `json:"window_s"`
+	Lines          []soakLine    `json:"lines"`
+	First          soakWindow    `json:"first"`
+	Last           soakWindow    `json:"last"`
+	Tolerance      soakTolerance `json:"tolerance"`
+	HeapFlat       bool          `json:"heap_flat"`
+	GoroutinesFlat bool          `json:"goroutines_flat"`
+	P99Flat        bool          `json:"p99_flat"`
+	ZeroLoss       bool          `json:"zero_loss"` // the honesty check of the soak's file
+	Run            latencyStats  `json:"run"`
+	TotalCalls     int64         `json:"total_calls"`
+	PersistedCalls int64         `json:"persisted_calls"`
+	File           string        `json:"file"`
+}
+
+// soakLine is one live line: the calls completed since the previous line.
+type soakLine struct {
+	ElapsedS       float64 `json:"elapsed_s"`
+	Calls          int64   `json:"calls"`
+	CallsPerSecond float64 `json:"calls_per_second"`
+	P99Ns          int64   `json:"p99_ns"`
+	HeapBytes      uint64  `json:"heap_bytes"` // heap in use when the line was printed
+	Goroutines     int     `json:"goroutines"`
+	Pending        int     `json:"pending"` // Stats().Pending: accepted, not yet persisted
+}
+
+// soakWindow is the first or the last part of the soak: heap and
+// goroutines as sampled in it, latency of the calls intended in it.
+type soakWindow struct {
+	FromS      float64 `json:"from_s"`
+	ToS        float64 `json:"to_s"`
+	Samples    int     `json:"samples"`
+	HeapBytes  uint64  `json:"heap_bytes"` // the highest sampled
+	Goroutines int     `json:"goroutines"` // the fewest sampled
+	Calls      int64   `json:"calls"`
+	P99Ns      int64   `json:"p99_ns"`
+	P999Ns     int64   `json:"p999_ns"`
+}
+
+// soakTolerance is what counts as flat: heap last <= first × HeapFactor +
+// HeapSlackBytes; p99 last <= first × P99Factor + P99SlackNs.
+type soakTolerance struct {
+	HeapFactor     float64 `json:"heap_factor"`
+	HeapSlackBytes int64   `json:"heap_slack_bytes"`
+	Goroutines     string  `json:"goroutines"`
+	P99Factor      float64 `json:"p99_factor"`
+	P99SlackNs     int64   `json:"p99_slack_ns"`
+}
+
+// soakCriteria: heap, goroutines and Record p99 flat from the first part
+// of the run to the last, and nothing lost.
+func soakCriteria(r result) []criterion {
+	sk, _ := r.(*soakResult)
+	var soak soakResult
+	if sk != nil {
+		soak = *sk
+	}
+	return []criterion{
+		judge(criterion{Name: "soak_heap_flat", Target: "soak: heap in use flat (last <= first × 1.5 + 4 MiB)", Measured: float64(soak.Last.HeapBytes), Unit: "bytes",
+			Display: fmt.Sprintf("%s -> %s", mib(soak.First.HeapBytes), mib(soak.Last.HeapBytes))}, sk != nil, soak.HeapFlat),
+		judge(criterion{Name: "soak_goroutines_flat", Target: "soak: goroutines flat (last <= first)", Measured: float64(soak.Last.Goroutines), Unit: "goroutines",
+			Display: fmt.Sprintf("%d -> %d", soak.First.Goroutines, soak.Last.Goroutines)}, sk != nil, soak.GoroutinesFlat),
+		judge(criterion{Name: "soak_p99_flat", Target: "soak: Record p99 flat (last <= first × 2 + 50 µs)", Measured: float64(soak.Last.P99Ns), Unit: "ns",
+			Display: fmt.Sprintf("%s -> %s", fmtNs(float64(soak.First.P99Ns)), fmtNs(float64(soak.Last.P99Ns)))}, sk != nil, soak.P99Flat),
+		judge(criterion{Name: "soak_zero_loss", Target: "soak: zero loss (honesty check OK)", Measured: float64(soak.TotalCalls - soak.PersistedCalls), Unit: "calls",
+			Display: fmt.Sprintf("%s recorded, %s persisted", count(soak.TotalCalls), count(soak.PersistedCalls))}, sk != nil, soak.ZeroLoss),
+	}
+}
+
+func (r *soakResult) summary(w io.Writer) {
+	fmt.Fprintf(w, "\n6. Soak (%s at %s calls/s, %d producers, async):\n   calls: %s, persisted %s\n   heap in use: %s -> %s, goroutines %d -> %d, p99 %s -> %s (first -> last %s)\n",
+		fmtMSAsNs(r.DurationS*1e3), rate(r.Rate), r.Producers, count(r.TotalCalls), count(r.PersistedCalls),
+		mib(r.First.HeapBytes), mib(r.Last.HeapBytes), r.First.Goroutines, r.Last.Goroutines,
+		fmtNs(float64(r.First.P99Ns)), fmtNs(float64(r.Last.P99Ns)), fmtMSAsNs(r.WindowS*1e3))
+}
+
+func describeSoak(c *config) string {
+	return fmt.Sprintf("soak: %s at %s calls/s over %d producers, a line every %s", c.soakDuration, rate(c.soakRate), c.producers, c.soakInterval)
+}

@@ -4,18 +4,17 @@ import (
 	"sync/atomic"
 	"time"
 
-	"github.com/usagering/usagering/atomicfile"
 	"github.com/usagering/usagering/harness"
+	"github.com/usagering/usagering/internal/faultfs"
 )
 
 // stallFS is the real file system with one disk stall on demand: once a
-// stall is armed, the next Sync of a file it opened (a temp file or the
-// directory) blocks for the stall's duration, then syncs for real, and
-// says when it started blocking and when it returned. Every other Sync, and
-// every other operation, is atomicfile.OSFS's.
+// stall is armed, the next fsync (of a temp file or the directory) blocks
+// for the stall's duration, then syncs for real, and says when it started
+// and stopped blocking. Every other operation is the real file system's.
 type stallFS struct {
-	atomicfile.FS
-	armed atomic.Pointer[stall] // taken by the first Sync after arm
+	*faultfs.FS
+	armed atomic.Pointer[stall] // taken by the first fsync after arm
 }
 
 // stall is one injected stall and what it reports: begin and end are
@@ -32,48 +31,33 @@ func newStall(d time.Duration) *stall {
 	return &stall{d: d, started: make(chan struct{}), done: make(chan struct{})}
 }
 
-func newStallFS() *stallFS { return &stallFS{FS: atomicfile.OSFS} }
+func newStallFS() *stallFS {
+	s := &stallFS{FS: faultfs.New(nil)}
+	s.Set(faultfs.InjectorFunc(s.inject))
+	return s
+}
 
-// arm makes the next Sync stall as st says.
+// arm makes the next fsync stall as st says.
 func (s *stallFS) arm(st *stall) { s.armed.Store(st) }
 
-// disarm takes st back if no Sync has taken it yet, and reports whether it
-// did.
+// disarm takes st back if no fsync has taken it yet, and reports whether
+// it did.
 func (s *stallFS) disarm(st *stall) bool { return s.armed.CompareAndSwap(st, nil) }
 
-func (s *stallFS) CreateTemp(dir, pattern string) (atomicfile.File, error) {
-	f, err := s.FS.CreateTemp(dir, pattern)
-	if err != nil {
-		return nil, err
+// inject stalls the first fsync after arm (the stall is the wait, not a
+// stand-in for synchronization); the fsync itself runs after it.
+func (s *stallFS) inject(ev faultfs.Event) error {
+	if ev.Op != faultfs.OpSync {
+		return nil
 	}
-	return &stallFile{File: f, fs: s}, nil
-}
-
-func (s *stallFS) Open(name string) (atomicfile.File, error) {
-	f, err := s.FS.Open(name)
-	if err != nil {
-		return nil, err
-	}
-	return &stallFile{File: f, fs: s}, nil
-}
-
-type stallFile struct {
-	atomicfile.File
-	fs *stallFS
-}
-
-// Sync stalls if a stall is armed (the stall is the wait, not a stand-in
-// for synchronization), then syncs.
-func (f *stallFile) Sync() error {
-	st := f.fs.armed.Swap(nil)
+	st := s.armed.Swap(nil)
 	if st == nil {
-		return f.File.Sync()
+		return nil
 	}
 	st.begin.Store(harness.Now())
 	close(st.started)
 	time.Sleep(st.d)
-	err := f.File.Sync()
 	st.end.Store(harness.Now())
 	close(st.done)
-	return err
+	return nil
 }
