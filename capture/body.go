@@ -72,10 +72,11 @@ type usageState struct {
 	// or Gemini's every chunk).
 	first, last []byte
 	nUsage      int       // usage events seen
-	usageAt     time.Time // when the last published one was scanned
+	usageAt     time.Time // when the last published event was scanned
 	ttft        time.Duration
 	ttftSet     bool
 	overflowed  bool // an event was longer than the limit
+	ended       bool // the format's end marker was seen
 }
 
 func newBody(c *capturer, ep endpoint, req *http.Request, resp *http.Response, start time.Time) *body {
@@ -141,17 +142,24 @@ func (b *body) scan(p []byte) {
 }
 
 // event implements eventSink: it notes the first content event's time and
-// keeps the usage events.
+// the end marker, and keeps the usage events.
 func (b *body) event(ev []byte) {
 	st := &b.live
 	if !st.ttftSet && isContent(b.ep.format, ev) {
 		st.ttft, st.ttftSet = time.Since(b.start), true
 	}
+	mayUsage, end := look(b.ep.format, ev)
+	if end {
+		st.ended = true
+	}
 	key := keyUsage
 	if b.ep.format == fmtGemini {
 		key = keyUsageMetadata
 	}
-	if !mayCarryUsage(b.ep.format, ev) || !hasObject(ev, key) {
+	if !mayUsage || !hasObject(ev, key) {
+		if end {
+			b.publish()
+		}
 		return
 	}
 	if len(ev) > b.c.maxEvent { // an event within one (huge) read
@@ -166,15 +174,25 @@ func (b *body) event(ev []byte) {
 	st.nUsage++
 	// Publish for Close what may end the call: every usage event but
 	// Gemini's, which come with every chunk; of those, the one that
-	// finishes a candidate. The end of a call that ends at EOF is the time
-	// of EOF; one that Close ends, the time of its last published event.
-	if b.ep.format != fmtGemini || findValue(ev, keyFinishReason, isString) >= 0 {
-		st.usageAt = time.Now()
-		b.snap.Store(&usageState{
-			first: bytes.Clone(st.first), last: bytes.Clone(st.last), nUsage: st.nUsage,
-			usageAt: st.usageAt, ttft: st.ttft, ttftSet: st.ttftSet,
-		})
+	// finishes a candidate.
+	if b.ep.format != fmtGemini {
+		b.publish()
+	} else if findValue(ev, keyFinishReason, isString) >= 0 {
+		st.ended = true
+		b.publish()
 	}
+}
+
+// publish stores a copy of the live state for Close, stamped with the
+// time: the end of a call that Close ends (one that ends at EOF ends
+// then).
+func (b *body) publish() {
+	st := &b.live
+	st.usageAt = time.Now()
+	b.snap.Store(&usageState{
+		first: bytes.Clone(st.first), last: bytes.Clone(st.last), nUsage: st.nUsage,
+		usageAt: st.usageAt, ttft: st.ttft, ttftSet: st.ttftSet, ended: st.ended,
+	})
 }
 
 func (b *body) overflow() { b.live.overflowed = true }
@@ -193,6 +211,9 @@ func (b *body) end(cause endCause, err error, st *usageState) {
 		return
 	case !complete:
 		r := [...]Reason{endEOF: ReasonNoUsage, endClosed: ReasonCanceled, endCanceled: ReasonCanceled, endCut: ReasonCut}[cause]
+		if st.ended {
+			r = ReasonNoUsage // the stream said it was over
+		}
 		if st.overflowed || (cause == endEOF && b.doc.over) {
 			r, err = ReasonTooLarge, fmt.Errorf("an event over %d bytes", b.c.maxEvent)
 		}

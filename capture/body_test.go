@@ -79,3 +79,40 @@ func TestClassify(t *testing.T) {
 		}
 	}
 }
+
+// A body closed after the stream's own end marker but before EOF: without
+// usage it is counted as no usage (the stream said it was over), not as
+// canceled; closed before the marker, as canceled.
+func TestCloseAfterEndMarker(t *testing.T) {
+	for _, tc := range []struct {
+		name, path, stream string
+		want               Reason
+	}{
+		{"chat [DONE]", "/v1/chat/completions", "data: {\"choices\":[{\"delta\":{\"content\":\"a\"}}]}\n\ndata: [DONE]\n\n", ReasonNoUsage},
+		{"chat cut short", "/v1/chat/completions", "data: {\"choices\":[{\"delta\":{\"content\":\"a\"}}]}\n\n", ReasonCanceled},
+		{"message_stop", "/v1/messages", "event: message_start\ndata: {\"type\":\"message_start\",\"message\":{\"model\":\"c\",\"usage\":{\"input_tokens\":1}}}\n\nevent: message_stop\ndata: {\"type\":\"message_stop\"}\n\n", ReasonNoUsage},
+		{"message_start only", "/v1/messages", "event: message_start\ndata: {\"type\":\"message_start\",\"message\":{\"model\":\"c\",\"usage\":{\"input_tokens\":1}}}\n\n", ReasonCanceled},
+		{"response.completed without usage", "/v1/responses", "event: response.completed\ndata: {\"type\":\"response.completed\",\"response\":{\"model\":\"m\",\"usage\":null}}\n\n", ReasonNoUsage},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			var cnt Counters
+			c := newCapturer(&discard{}, []Option{WithCounters(&cnt)})
+			req := httptest.NewRequest(http.MethodPost, "http://api.example"+tc.path, nil)
+			resp := &http.Response{StatusCode: 200, Header: http.Header{"Content-Type": {"text/event-stream"}},
+				Body: &chunkReader{data: []byte(tc.stream)}}
+			b := newBody(c, classify(req), req, resp, time.Now())
+			buf := make([]byte, len(tc.stream)) // one read: all of it, and no EOF yet
+			if n, err := b.Read(buf); n != len(tc.stream) || err != nil {
+				t.Fatalf("read %d, %v", n, err)
+			}
+			if err := b.Close(); err != nil {
+				t.Fatal(err)
+			}
+			var want Stats
+			want.Uncaptured[tc.want] = 1
+			if s := cnt.Stats(); s != want {
+				t.Errorf("stats %+v, want one %s", s, tc.want)
+			}
+		})
+	}
+}

@@ -11,14 +11,16 @@ import (
 type Reason uint8
 
 const (
-	// ReasonNoUsage: the body ended cleanly without the final usage, as a
-	// Chat Completions stream does without stream_options.include_usage.
+	// ReasonNoUsage: the stream ended cleanly without the final usage (at
+	// EOF, or at its own end marker: Chat Completions' [DONE], Anthropic's
+	// message_stop, a terminal Responses event), as a Chat Completions
+	// stream does without stream_options.include_usage.
 	ReasonNoUsage Reason = iota
 	// ReasonCut: reading the body failed (connection reset, unexpected EOF)
 	// before the final usage arrived.
 	ReasonCut
 	// ReasonCanceled: the request's context ended, or the body was closed
-	// before its end, before the final usage arrived.
+	// before its end (and its end marker), before the final usage arrived.
 	ReasonCanceled
 	// ReasonEncoded: the body is compressed (a Content-Encoding the client
 	// asked for itself); capture does not decode it and passes it through.

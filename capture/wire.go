@@ -38,6 +38,7 @@ var (
 	prefixEvent    = []byte("event:")
 	prefixData     = []byte("data:")
 	suffixNoUsage  = []byte(`"usage":null}`)
+	done           = []byte("[DONE]")
 )
 
 // valueAfter returns the index of the first byte of the value that
@@ -232,38 +233,49 @@ func isContent(f format, ev []byte) bool {
 	return false
 }
 
-// mayCarryUsage is a quick look at an event that rules out most of those
-// without usage before the search for the usage key.
-func mayCarryUsage(f format, ev []byte) bool {
+// look is a quick look at an event: whether it may carry a usage object
+// (it rules out most of those that do not, before the search for the
+// usage key), and whether it ends the stream by the format's own marker
+// (chat's [DONE], message_stop, a terminal response event), after which a
+// call without usage is counted as ReasonNoUsage even if the client
+// closes the body before EOF.
+func look(f format, ev []byte) (mayUsage, end bool) {
 	switch f {
 	case fmtChat:
+		if v, ok := field(ev, prefixData); ok && bytes.HasPrefix(v, done) {
+			return false, true
+		}
 		// OpenAI's chunks end with the usage: null on all but the last
 		// when the request asked for it.
-		end := len(ev)
-		for end > 0 && (ev[end-1] == '\n' || ev[end-1] == '\r') {
-			end--
+		e := len(ev)
+		for e > 0 && (ev[e-1] == '\n' || ev[e-1] == '\r') {
+			e--
 		}
-		return !bytes.HasSuffix(ev[:end], suffixNoUsage)
+		return !bytes.HasSuffix(ev[:e], suffixNoUsage), false
 	case fmtResponses, fmtMessages:
 		// Both APIs name every event in an "event:" line first: only
 		// message_start and message_delta, and the terminal response
 		// events, carry a usage object.
-		if !bytes.HasPrefix(ev, prefixEvent) {
-			return true
-		}
-		name := ev[len(prefixEvent):]
-		if len(name) > 0 && name[0] == ' ' {
-			name = name[1:]
+		name, ok := field(ev, prefixEvent)
+		if !ok {
+			return true, false
 		}
 		if f == fmtMessages {
-			return isName(name, "message_delta") || isName(name, "message_start")
+			if isName(name, "message_stop") {
+				return false, true
+			}
+			return isName(name, "message_delta") || isName(name, "message_start"), false
 		}
-		return isName(name, "response.completed") || isName(name, "response.incomplete") || isName(name, "response.failed")
+		t := isName(name, "response.completed") || isName(name, "response.incomplete") || isName(name, "response.failed")
+		return t, t
 	}
-	return true
+	return true, false
 }
 
-// isName reports whether b starts with the line name.
+// isName reports whether b starts with the line name. The names compared
+// share prefixes ("response.", "message_"): their last byte, checked
+// first, tells most apart without a call to compare the rest.
 func isName(b []byte, name string) bool {
-	return len(b) > len(name) && string(b[:len(name)]) == name && (b[len(name)] == '\n' || b[len(name)] == '\r')
+	n := len(name)
+	return len(b) > n && b[n-1] == name[n-1] && (b[n] == '\n' || b[n] == '\r') && string(b[:n]) == name
 }
