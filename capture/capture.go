@@ -44,11 +44,11 @@ func newCapturer(rec Recorder, opts []Option) *capturer {
 //
 // It reads the wire formats of OpenAI Chat Completions (and the servers
 // compatible with it), OpenAI Responses, Anthropic Messages and Gemini
-// generateContent, streamed or not; other requests pass through uncounted
-// in the records (see Stats.Ignored). The body the caller reads is the one
-// the server sent, byte for byte, each read handed back as it arrives. The
-// middleware is safe for concurrent use; so are the bodies it wraps, as
-// much as the bodies they wrap (Close may race with Read).
+// generateContent, streamed or not; other requests pass through, counted
+// in Stats.Ignored. The body the caller reads is the one the server sent,
+// byte for byte, each read handed back as it arrives. The middleware is
+// safe for concurrent use, and the bodies it wraps may be closed while
+// another goroutine reads them, as far as the wrapped bodies allow it.
 func Middleware(rec Recorder, opts ...Option) func(*http.Request, func(*http.Request) (*http.Response, error)) (*http.Response, error) {
 	return newCapturer(rec, opts).do
 }

@@ -58,8 +58,8 @@ func WithMaxEventSize(n int) Option {
 // WithErrorHandler calls f for every successful call that could not be
 // recorded, with an error wrapping the sentinel of its Reason (ErrNoUsage,
 // ErrCut, ...) and, where there is one, the cause. f runs on the goroutine
-// that read or closed the body, with the body's lock held: it must not
-// block, nor touch the body.
+// that read the body's end or closed it, before that Read or Close
+// returns: it must not block for long, nor touch the body.
 func WithErrorHandler(f func(error)) Option {
 	return func(cfg *config) { cfg.onError = f }
 }
