@@ -7,33 +7,49 @@ import (
 	"io"
 
 	"github.com/openai/openai-go/v3"
+	"github.com/openai/openai-go/v3/option"
+	"github.com/usagering/usagering/capture"
 	"github.com/usagering/usagering/harness"
 	"github.com/usagering/usagering/tracker"
 )
 
 // Operations of the records the client writes.
 const (
-	opResponse = "chat"       // one per response, with the usage the API reported
-	opChunk    = "chat.chunk" // one per streamed token (-per-chunk): progress, no tokens
+	opResponse = capture.OpChat // one per response, made by capture from the usage the API reported
+	opChunk    = "chat.chunk"   // one per streamed token (-per-chunk): progress, no tokens
 )
 
 // lane is one recorder and what was measured while streaming with it. A
-// lane without a recorder streams the same way and records nothing: its
-// gaps are what the machine gives without recording.
+// lane without a recorder streams the same way, without capture, and
+// records nothing: its gaps are what the machine gives.
 type lane struct {
 	name string
-	rec  tracker.Recorder // nil: no recording
+	rec  tracker.Recorder // nil: no recording, no capture
+
+	mw    option.RequestOption // capture.Middleware over the lane's recorder; nil without one
+	stats capture.Counters     // what capture counted
 
 	gaps  *harness.Histogram // ns between consecutive content chunks received
 	calls *harness.Histogram // ns spent in each Record call
 
-	// What the final chunks reported.
+	// What the final chunks reported, as the SDK read them.
 	responses, inputTokens, outputTokens int64
 }
 
 func newLane(name string, rec tracker.Recorder) *lane {
-	return &lane{name: name, rec: rec, gaps: harness.NewHistogram(), calls: harness.NewHistogram()}
+	l := &lane{name: name, rec: rec, gaps: harness.NewHistogram(), calls: harness.NewHistogram()}
+	if rec != nil {
+		l.mw = option.WithMiddleware(capture.Middleware(laneRecorder{l}, capture.WithCounters(&l.stats)))
+	}
+	return l
 }
+
+// laneRecorder is the recorder capture writes to for a lane: it times each
+// Record call. The records come without a cost; the trackers price them
+// from their table.
+type laneRecorder struct{ l *lane }
+
+func (r laneRecorder) Record(rec tracker.Record) error { return r.l.record(rec) }
 
 // record calls l.rec.Record, timing the call.
 func (l *lane) record(r tracker.Record) error {
@@ -55,18 +71,23 @@ type streamer struct {
 	perChunk bool  // record a progress record per content chunk
 }
 
-// streamOne streams one response, recording with l on the hot path: with
-// perChunk a progress record per content chunk, and in all cases one record
-// with the usage from the final chunk. It writes the streamed text to out
-// as it arrives unless out is nil.
+// streamOne streams one response through l's capture middleware, which
+// records it from the final usage chunk; with perChunk the client also
+// records a progress record per content chunk on the hot path. It writes
+// the streamed text to out as it arrives unless out is nil.
 func (s *streamer) streamOne(ctx context.Context, l *lane, out io.Writer) (err error) {
+	var opts []option.RequestOption
+	if l.mw != nil {
+		opts = append(opts, l.mw)
+		ctx = capture.WithTags(ctx, map[string]string{"lane": l.name})
+	}
 	start := harness.Now()
 	stream := s.client.Chat.Completions.NewStreaming(ctx, openai.ChatCompletionNewParams{
 		Model:               s.model,
 		Messages:            []openai.ChatCompletionMessageParamUnion{openai.UserMessage(s.prompt)},
 		MaxCompletionTokens: openai.Int(s.chunks),
 		StreamOptions:       openai.ChatCompletionStreamOptionsParam{IncludeUsage: openai.Bool(true)},
-	})
+	}, opts...)
 	defer func() {
 		if cerr := stream.Close(); cerr != nil && err == nil {
 			err = fmt.Errorf("close stream: %w", cerr)
@@ -92,8 +113,9 @@ func (s *streamer) streamOne(ctx context.Context, l *lane, out io.Writer) (err e
 				}
 			}
 			if s.perChunk && l.rec != nil {
-				// No tokens: the response's record carries them all, as the
-				// API reported them. LatencyMS is the gap to this chunk.
+				// No tokens: capture's record of the response carries them
+				// all, as the API reported them. LatencyMS is the gap to
+				// this chunk.
 				err := l.record(tracker.Record{Model: c.Model, Operation: opChunk, LatencyMS: float64(now-last) / 1e6})
 				if err != nil {
 					return err
@@ -119,15 +141,9 @@ func (s *streamer) streamOne(ctx context.Context, l *lane, out io.Writer) (err e
 	l.responses++
 	l.inputTokens += u.PromptTokens
 	l.outputTokens += u.CompletionTokens
-	if l.rec == nil {
-		return nil
+	// The SDK closed the body at [DONE]: capture has recorded the response.
+	if st := l.stats.Stats(); l.mw != nil && (st.Captured != l.responses || st.UncapturedTotal() != 0) {
+		return fmt.Errorf("capture recorded %d of %d responses with the %s tracker: %+v", st.Captured, l.responses, l.name, st)
 	}
-	return l.record(tracker.Record{
-		Model:        final.Model,
-		InputTokens:  u.PromptTokens,
-		OutputTokens: u.CompletionTokens,
-		LatencyMS:    float64(harness.Now()-start) / 1e6,
-		Operation:    opResponse,
-		Metadata:     map[string]string{"completion_id": final.ID},
-	})
+	return nil
 }

@@ -7,21 +7,23 @@
 // chat.completion.chunk events, one token every -interval, and a final
 // chunk with the usage when stream_options.include_usage is set — and talks
 // to it with the official SDK, github.com/openai/openai-go/v3. It prints the
-// first response's tokens as they arrive, and for every response records
-// the usage of its final chunk (model, prompt and completion tokens, cost
-// priced by the tracker from its price table) with the tracker.
+// first response's tokens as they arrive. Every response is recorded by
+// capture.Middleware, one option on the request, from the usage of its
+// final chunk (model, prompt and completion tokens; the trackers price it
+// from the embedded LiteLLM table).
 //
-// Every response is streamed three times, in turn: recording with the
-// asynchronous tracker (tracker.New, usage.json), with the synchronous
-// baseline (tracker.NewSync, usage-sync.json), which reads and rewrites the
-// file on every call, and without recording, which shows what the machine
-// gives. With -per-chunk (the default) each streamed token also gets a
-// progress record on the hot path; one record per response is invisible
-// either way. The program then prints, side by side, the distribution of
-// the gaps between tokens as the client received them and of the time
-// spent in each Record call (harness HDR histograms), and the totals
-// re-read from both usage files. SIGINT or SIGTERM stops it; the trackers
-// are closed on the way out, so every record made is in the files.
+// Every response is streamed three times, in turn: through capture into
+// the asynchronous tracker (tracker.New, usage.json), through capture into
+// the synchronous baseline (tracker.NewSync, usage-sync.json), which reads
+// and rewrites the file on every call, and without capture nor recording,
+// which shows what the machine gives. With -per-chunk (the default) each
+// streamed token also gets a progress record on the hot path; one record
+// per response is invisible either way. The program then prints, side by
+// side, the distribution of the gaps between tokens as the client received
+// them and of the time spent in each Record call (harness HDR histograms),
+// and the totals re-read from both usage files. SIGINT or SIGTERM stops
+// it; the trackers are closed on the way out, so every record made is in
+// the files.
 //
 //	go run ./examples/streaming
 //	go run ./examples/streaming -responses 50 -chunks 200 -interval 2ms -dir .
@@ -85,7 +87,7 @@ func parseFlags(args []string, output io.Writer) (config, error) {
 	fs.DurationVar(&c.interval, "interval", time.Millisecond, "time between the tokens the server sends")
 	fs.StringVar(&c.dir, "dir", "", "directory of usage.json and usage-sync.json, added to if they exist\n(default: a temporary directory, removed at exit)")
 	fs.BoolVar(&c.perChunk, "per-chunk", true, "also record a progress record per token on the hot path")
-	fs.StringVar(&c.model, "model", "gpt-4o-mini", "model to ask for (priced by the tracker from LiteLLM's table)")
+	fs.StringVar(&c.model, "model", "gpt-4o-mini", "model to ask for (priced by the trackers from LiteLLM's table)")
 	if err := fs.Parse(args); err != nil {
 		return c, err
 	}
@@ -209,8 +211,9 @@ func run(ctx context.Context, args []string, stdout io.Writer) (err error) {
 		if err != nil {
 			return err
 		}
-		fmt.Fprintf(stdout, "  %-5s  %d calls, %d tokens, $%s (streamed: %d responses, %d prompt + %d completion tokens)  %s\n",
-			f.l.name, t.Calls, t.Tokens, t.Cost, f.l.responses, f.l.inputTokens, f.l.outputTokens, f.path)
+		st := f.l.stats.Stats()
+		fmt.Fprintf(stdout, "  %-5s  %d calls, %d tokens, $%s (streamed: %d responses, %d prompt + %d completion tokens; captured %d, uncaptured %d)  %s\n",
+			f.l.name, t.Calls, t.Tokens, t.Cost, f.l.responses, f.l.inputTokens, f.l.outputTokens, st.Captured, st.UncapturedTotal(), f.path)
 	}
 	if cfg.dir == "" {
 		fmt.Fprintln(stdout, "  (a temporary directory, removed now: pass -dir to keep the files)")

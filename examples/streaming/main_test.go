@@ -84,8 +84,8 @@ func TestRun(t *testing.T) {
 			cost, _ := q.Cost.Mul(responses)
 			wantTotals := tracker.Totals{Tokens: serverTotal / lanes, Cost: cost, Calls: wantCalls,
 				InputTokens: responses * perResponseIn, OutputTokens: responses * perResponseOut}
-			for _, name := range []string{"usage.json", "usage-sync.json"} {
-				checkUsageFile(t, filepath.Join(dir, name), wantTotals, perResponseIn, perResponseOut, responses)
+			for lane, name := range map[string]string{"async": "usage.json", "sync": "usage-sync.json"} {
+				checkUsageFile(t, filepath.Join(dir, name), lane, wantTotals, perResponseIn, perResponseOut, responses)
 			}
 
 			// The report: both distributions, both trackers, and the ratio.
@@ -114,6 +114,10 @@ func TestRun(t *testing.T) {
 				if !strings.Contains(text, line) {
 					t.Errorf("output lacks the %s file's totals %q", name, line)
 				}
+				counts := regexp.MustCompile(`(?m)^  ` + name + ` .*; captured (\d+), uncaptured (\d+)\)`).FindStringSubmatch(text)
+				if counts == nil || atoi(t, counts[1]) != responses || atoi(t, counts[2]) != 0 {
+					t.Errorf("output's capture counts for %s: %q, want %d captured, 0 uncaptured", name, counts, responses)
+				}
 			}
 		})
 	}
@@ -121,9 +125,9 @@ func TestRun(t *testing.T) {
 
 // checkUsageFile re-reads the usage file at path and checks its totals
 // (over all days, and for the one model) and its sessions: one "chat"
-// session per response with the usage the server reported, and progress
-// sessions without tokens.
-func checkUsageFile(t *testing.T, path string, want tracker.Totals, in, out, responses int64) {
+// session per response with the usage the server reported and the lane's
+// tag, recorded by capture, and progress sessions without tokens.
+func checkUsageFile(t *testing.T, path, lane string, want tracker.Totals, in, out, responses int64) {
 	t.Helper()
 	res, err := usagefile.Load(path, time.Now())
 	if err != nil {
@@ -158,8 +162,8 @@ func checkUsageFile(t *testing.T, path string, want tracker.Totals, in, out, res
 				t.Errorf("%s: response session with %d+%d=%d tokens, want %d+%d", path, s.InputTokens, s.OutputTokens, s.TotalTokens, in, out)
 			}
 			var meta map[string]string
-			if err := json.Unmarshal(s.Metadata, &meta); err != nil || !strings.HasPrefix(meta["completion_id"], "chatcmpl-") {
-				t.Errorf("%s: response session metadata %s, want a completion_id", path, s.Metadata)
+			if err := json.Unmarshal(s.Metadata, &meta); err != nil || len(meta) != 1 || meta["lane"] != lane {
+				t.Errorf("%s: response session metadata %s, want the tag lane=%s", path, s.Metadata, lane)
 			}
 		case opChunk:
 			if s.TotalTokens != 0 || !s.CostUSD.IsZero() {
