@@ -254,6 +254,9 @@ func (b *body) end(cause endCause, err error, st *usageState) {
 		return
 	}
 	b.c.counters.captured.Add(1)
+	if o := b.c.otel; o != nil {
+		o.recorded(r.Operation, r.Provider, b.requestModel(), r.Model, r.InputTokens, r.OutputTokens, endAt.Sub(b.start))
+	}
 }
 
 func ms(d time.Duration) float64 { return float64(d) / float64(time.Millisecond) }
@@ -312,16 +315,20 @@ func (b *body) payload(ev []byte, scratch *[]byte) []byte {
 
 // requestModel reads the model of the request's JSON body, if the request
 // can give its body again.
-func (b *body) requestModel() string {
-	if b.req.GetBody == nil {
+func (b *body) requestModel() string { return modelOfRequest(b.req, b.c.maxEvent) }
+
+// modelOfRequest reads the model a request names in its JSON body, through
+// GetBody (the body itself was sent); "" if it cannot.
+func modelOfRequest(req *http.Request, max int) string {
+	if req.GetBody == nil {
 		return ""
 	}
-	rc, err := b.req.GetBody()
+	rc, err := req.GetBody()
 	if err != nil {
 		return ""
 	}
 	defer rc.Close()
-	data, err := io.ReadAll(io.LimitReader(rc, int64(b.c.maxEvent)))
+	data, err := io.ReadAll(io.LimitReader(rc, int64(max)))
 	if err != nil {
 		return ""
 	}

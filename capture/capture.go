@@ -94,6 +94,21 @@ func (c *capturer) do(req *http.Request, next func(*http.Request) (*http.Respons
 	switch {
 	case err != nil || resp.StatusCode >= 400:
 		c.counters.failed.Add(1)
+		if c.otel != nil {
+			status := 0
+			if err == nil {
+				status = resp.StatusCode
+			}
+			provider := ep.provider
+			if c.provider != "" {
+				provider = c.provider
+			}
+			model := ep.model
+			if model == "" {
+				model = modelOfRequest(req, c.maxEvent)
+			}
+			c.otel.failed(operations[ep.format], provider, model, status, time.Since(start))
+		}
 		return resp, err
 	case resp.StatusCode < 200 || resp.StatusCode >= 300 || resp.Body == nil || resp.Body == http.NoBody:
 		c.counters.ignored.Add(1)

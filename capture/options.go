@@ -12,6 +12,7 @@ type config struct {
 	maxEvent     int
 	onError      func(error)
 	provider     string
+	otel         *otelMetrics // nil: no OpenTelemetry metrics
 }
 
 // Option configures Middleware and Transport.
