@@ -320,10 +320,17 @@ func (f *Flusher[T]) Flush(ctx context.Context) error { return f.flush(ctx, fals
 
 func (f *Flusher[T]) flush(ctx context.Context, force bool) error {
 	req := flushRequest{target: f.ring.Claimed(), done: make(chan error, 1), force: force}
+	return f.request(ctx, req, f.closing, func() error { return f.waitDone(ctx, false) })
+}
+
+// request hands req to the loop and waits for its answer, or ctx's end.
+// Once stop is closed the loop takes no more requests: ifStopped answers
+// instead.
+func (f *Flusher[T]) request(ctx context.Context, req flushRequest, stop <-chan struct{}, ifStopped func() error) error {
 	select {
 	case f.requests <- req:
-	case <-f.closing:
-		return f.waitDone(ctx, false)
+	case <-stop:
+		return ifStopped()
 	case <-ctx.Done():
 		return ctx.Err()
 	}
@@ -356,19 +363,7 @@ func (f *Flusher[T]) Fold(ctx context.Context) error {
 		return nil // nothing pending: no round trip to the loop
 	}
 	req := flushRequest{target: target, done: make(chan error, 1), fold: true}
-	select {
-	case f.requests <- req:
-	case <-f.drained:
-		return nil
-	case <-ctx.Done():
-		return ctx.Err()
-	}
-	select {
-	case err := <-req.done:
-		return err
-	case <-ctx.Done():
-		return ctx.Err()
-	}
+	return f.request(ctx, req, f.drained, func() error { return nil })
 }
 
 // Close stops intake (later pushes fail with ring.ErrClosed, waiting ones

@@ -39,7 +39,7 @@ type fileSink struct {
 
 	mu     sync.RWMutex
 	base   *usagefile.Document // guarded by mu; written by Persist (and load, before the flusher starts)
-	counts pairs               // guarded by mu; written by Fold: what was folded since New, by model and provider
+	counts buckets[pair]       // guarded by mu; written by Fold: what was folded since New, by model and provider
 	frozen *delta              // guarded by mu; written by Snapshot and by a successful Persist; nil: nothing unwritten
 	delta  delta               // guarded by mu; written by Fold and Snapshot
 
@@ -72,27 +72,29 @@ type fileSink struct {
 // aggregates and the last maxSessions records, kept raw (formatting 1000
 // sessions at persist costs less than formatting every record at fold).
 type delta struct {
-	daily, models, providers buckets
-	rows                     rowBuckets // by day, model, provider and tags: what ships (only with a shipper)
-	recent                   []kept     // circular, capacity maxSessions
-	next                     int        // where the next record goes in recent
-	count                    int        // records folded into this delta
+	daily, models, providers buckets[string]
+	rows                     buckets[usagefile.Key] // by day, model, provider and tags: what ships (only with a shipper)
+	recent                   []kept                 // circular, capacity maxSessions
+	next                     int                    // where the next record goes in recent
+	count                    int                    // records folded into this delta
 }
 
-// buckets is one breakdown of a delta. Folding a stream of records of one
-// model on one day hits the same three buckets over and over, so each
-// breakdown remembers its last key and bucket: a repeated key costs a string
-// comparison (usually of the same pointer), not a map lookup.
-type buckets struct {
-	m       map[string]*Totals
-	lastKey string
+// buckets is one breakdown of a delta (by day, model, provider; by row
+// key; by model and provider). Folding a stream of records of one model on
+// one day hits the same buckets over and over, so each breakdown remembers
+// its last key and bucket: a repeated key costs a comparison (of strings,
+// usually of the same pointer), not a map lookup. The zero value is empty.
+type buckets[K comparable] struct {
+	m       map[K]*Totals
+	lastKey K
 	last    *Totals
 }
 
-func newBuckets() buckets { return buckets{m: map[string]*Totals{}} }
-
-func (b *buckets) add(k string, t Totals) {
+func (b *buckets[K]) add(k K, t Totals) {
 	if b.last == nil || k != b.lastKey {
+		if b.m == nil {
+			b.m = map[K]*Totals{}
+		}
 		b.last = b.m[k]
 		if b.last == nil {
 			b.last = new(Totals)
@@ -104,7 +106,7 @@ func (b *buckets) add(k string, t Totals) {
 }
 
 // get returns the bucket of k (zero if none).
-func (b *buckets) get(k string) Totals {
+func (b *buckets[K]) get(k K) Totals {
 	if t := b.m[k]; t != nil {
 		return *t
 	}
@@ -112,7 +114,7 @@ func (b *buckets) get(k string) Totals {
 }
 
 // addTo adds every bucket into dst.
-func (b *buckets) addTo(dst map[string]Totals) {
+func (b *buckets[K]) addTo(dst map[K]Totals) {
 	for k, t := range b.m {
 		sum := dst[k]
 		sum.Add(*t)
@@ -120,48 +122,29 @@ func (b *buckets) addTo(dst map[string]Totals) {
 	}
 }
 
-func (b *buckets) snapshot() map[string]Totals {
-	m := make(map[string]Totals, len(b.m))
+func (b *buckets[K]) snapshot() map[K]Totals {
+	m := make(map[K]Totals, len(b.m))
 	b.addTo(m)
 	return m
 }
 
+// reset empties b, keeping its memory.
+func (b *buckets[K]) reset() {
+	clear(b.m)
+	var zero K
+	b.lastKey, b.last = zero, nil
+}
+
 func newDelta(maxSessions int) delta {
 	return delta{
-		daily:     newBuckets(),
-		models:    newBuckets(),
-		providers: newBuckets(),
-		recent:    make([]kept, 0, min(maxSessions, 1024)),
+		recent: make([]kept, 0, min(maxSessions, 1024)),
 	}
 }
 
-// rowBuckets is a delta's aggregates by usagefile.Key, the rows a shipper
-// ships; the last key is remembered, as buckets do.
-type rowBuckets struct {
-	m    map[usagefile.Key]*Totals
-	last usagefile.Key
-	lt   *Totals
-}
-
-func (b *rowBuckets) add(k usagefile.Key, t Totals) {
-	if b.lt == nil || k != b.last {
-		if b.m == nil {
-			b.m = map[usagefile.Key]*Totals{}
-		}
-		b.lt = b.m[k]
-		if b.lt == nil {
-			b.lt = new(Totals)
-			b.m[k] = b.lt
-		}
-		b.last = k
-	}
-	b.lt.Add(t)
-}
-
-// list returns the rows, sorted by key.
-func (b *rowBuckets) list() []usagefile.Row {
-	rows := make([]usagefile.Row, 0, len(b.m))
-	for k, t := range b.m {
+// rowList returns the delta's shipping rows, sorted by key.
+func (d *delta) rowList() []usagefile.Row {
+	rows := make([]usagefile.Row, 0, len(d.rows.m))
+	for k, t := range d.rows.m {
 		rows = append(rows, usagefile.Row{Key: k, Totals: *t})
 	}
 	usagefile.SortRows(rows)
@@ -185,30 +168,8 @@ func totalsOne(r *Record, cost usd.Amount) Totals {
 	}
 }
 
-// pairs is a tracker's counts by model and provider. Folding a stream of
-// one model hits the same pair over and over: the last one is remembered.
-type pairs struct {
-	m    map[pair]*Totals
-	last pair
-	lt   *Totals
-}
-
+// pair is a model and its provider: the key of a tracker's counts.
 type pair struct{ model, provider string }
-
-func (p *pairs) add(k pair, t Totals) {
-	if p.lt == nil || k != p.last {
-		if p.m == nil {
-			p.m = map[pair]*Totals{}
-		}
-		p.lt = p.m[k]
-		if p.lt == nil {
-			p.lt = new(Totals)
-			p.m[k] = p.lt
-		}
-		p.last = k
-	}
-	p.lt.Add(t)
-}
 
 // add folds one record whose provider is resolved, whose cost is cost and
 // whose day key is day.
@@ -234,7 +195,7 @@ func (d *delta) keep(k kept, maxSessions int) {
 // absorb adds newer, a delta folded after d, into d: the sums, and newer's
 // recent records after d's, so d stays what folding both in order gives.
 func (d *delta) absorb(newer *delta, maxSessions int) {
-	for _, b := range [...]struct{ dst, src *buckets }{{&d.daily, &newer.daily}, {&d.models, &newer.models}, {&d.providers, &newer.providers}} {
+	for _, b := range [...]struct{ dst, src *buckets[string] }{{&d.daily, &newer.daily}, {&d.models, &newer.models}, {&d.providers, &newer.providers}} {
 		for k, t := range b.src.m {
 			b.dst.add(k, *t)
 		}
@@ -250,12 +211,10 @@ func (d *delta) absorb(newer *delta, maxSessions int) {
 
 // reset empties d for reuse, keeping its memory.
 func (d *delta) reset() {
-	for _, b := range [...]*buckets{&d.daily, &d.models, &d.providers} {
-		clear(b.m)
-		b.lastKey, b.last = "", nil
+	for _, b := range [...]*buckets[string]{&d.daily, &d.models, &d.providers} {
+		b.reset()
 	}
-	clear(d.rows.m)
-	d.rows.last, d.rows.lt = usagefile.Key{}, nil
+	d.rows.reset()
 	clear(d.recent) // drop the strings for the GC
 	d.recent = d.recent[:0]
 	d.next, d.count = 0, 0
@@ -526,7 +485,7 @@ func (s *fileSink) compose(d *delta) *usagefile.Document {
 			st.Outbox = &usagefile.Outbox{NextSeq: 1}
 		}
 		if d != nil {
-			st.Outbox.AddPending(d.rows.list())
+			st.Outbox.AddPending(d.rowList())
 		}
 		st.Outbox.Shipped(s.ship.acked.Load())
 		st.Outbox.Seal(st.WriterID, now)
@@ -551,7 +510,7 @@ func (s *fileSink) writeRescue(persistErr error) error {
 	pending := s.frozen.count
 	now := s.cfg.clock()
 	doc := s.frozen.document(s.cfg.loc)
-	if rows := s.frozen.rows.list(); len(rows) > 0 {
+	if rows := s.frozen.rowList(); len(rows) > 0 {
 		doc.State.Outbox = &usagefile.Outbox{Pending: rows} // to ship once merged
 	}
 	doc.LastUpdated = now.In(s.cfg.loc).Format(usagefile.TimestampLayout)
