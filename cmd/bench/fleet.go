@@ -40,9 +40,10 @@ var fleetScenario = scenario{name: "fleet", run: (*bench).fleet, optIn: true, cr
 // The run is a schedule of phases (fleetPlan) that every process follows
 // on the wall clock: in each phase the processes record in slices, all
 // into the shipping tracker or all into the other, alternating, so that
-// both sides see the same machine, rate and moment. Meanwhile the bench
-// itself records marker records into a shipping tracker of its own and
-// polls Report until each is visible (the end-to-end lag). Then it ships
+// both sides see the same machine, rate and moment. Meanwhile writer 0
+// records markers (each a model of its own) into its shipping tracker
+// during its shipping slices and announces them, and the bench polls
+// Report until each is visible (the end-to-end lag). Then the bench ships
 // what the outboxes still hold, checks every file against what was
 // recorded and the database against the files, exactly, and writes a
 // workload of the same records LiteLLM's way (internal/spendlogs) for the
@@ -496,8 +497,8 @@ type fleetProc struct {
 	report      *fleetWriterReport
 }
 
-// lockedBuffer is a bytes.Buffer safe for a writer process's stderr (the
-// exec package copies into it on a goroutine of its own).
+// lockedBuffer collects a writer process's stderr, which the exec package
+// copies on a goroutine of its own, for the error messages.
 type lockedBuffer struct {
 	mu sync.Mutex
 	b  strings.Builder
@@ -1193,6 +1194,7 @@ func (f *fleetRun) fill(res *fleetResult, probe *fleetProbe) {
 		pr.RowsPerSecond = float64(pr.Tx.Rows) / secs
 		pr.RowsPerTx = ratio(float64(pr.Tx.Rows), float64(pr.Tx.Batches))
 		pr.RecordsPerTx = ratio(float64(pr.Ship.Records), float64(pr.Tx.Batches))
+		pr.TxPerMillion = ratio(1e6, pr.RecordsPerTx)
 		res.Phases = append(res.Phases, pr)
 		if ph.Name == "paced" {
 			res.RecordRatio = pr.Ratio
@@ -1287,6 +1289,7 @@ type fleetPhaseResult struct {
 	RowsPerSecond        float64 `json:"rows_written_per_second"`
 	RowsPerTx            float64 `json:"rows_per_transaction"`
 	RecordsPerTx         float64 `json:"records_per_transaction"`
+	TxPerMillion         float64 `json:"transactions_per_million_records"`
 }
 
 type fleetSideResult struct {
@@ -1375,7 +1378,7 @@ func (b *bench) printFleet(r *fleetResult) {
 	t = newTable("phase", "transactions/s", "per writer", "per writer and flush", "rows written/s", "rows/tx", "records/tx", "tx per million records")
 	for _, p := range r.Phases {
 		t.add(p.Name, fmtF(p.TxPerSecond), fmtF(p.TxPerSecondPerWriter), fmtF(p.TxPerWriterPerFlush), fmtF(p.RowsPerSecond),
-			fmtF(p.RowsPerTx), fmtF(p.RecordsPerTx), fmtF(ratio(1e6, p.RecordsPerTx)))
+			fmtF(p.RowsPerTx), fmtF(p.RecordsPerTx), fmtF(p.TxPerMillion))
 	}
 	t.write(w)
 	d := &r.Database
@@ -1400,6 +1403,11 @@ func (b *bench) printFleet(r *fleetResult) {
 		t.add("LiteLLM's way", count(int64(x.Rows)), mib(uint64(x.Bytes)), count(int64(x.Transactions)))
 		t.add("LiteLLM's / usagering's", fmtX(ratio(x.Rows, u.Rows)), fmtX(ratio(x.Bytes, u.Bytes)), fmtX(ratio(x.Transactions, u.Transactions)))
 		t.write(w)
+		var parts []string
+		for _, p := range r.Phases {
+			parts = append(parts, fmt.Sprintf("%s at %s records/s per writer", fmtF(p.TxPerMillion), rate(p.Ship.PerWriter)))
+		}
+		fmt.Fprintf(w, "  (usagering's transactions per million calls depend on the record rate, the run's on its full-speed phase: %s)\n", strings.Join(parts, ", "))
 	}
 }
 

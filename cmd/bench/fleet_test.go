@@ -64,7 +64,7 @@ func TestFleetScenario(t *testing.T) {
 			}
 		}
 		for _, f := range []string{"ratio.p50", "ratio.p99", "ratio.p999", "transactions_per_second_per_writer",
-			"transactions_per_writer_per_flush_interval", "rows_written_per_second", "rows_per_transaction", "records_per_transaction"} {
+			"transactions_per_writer_per_flush_interval", "rows_written_per_second", "rows_per_transaction", "records_per_transaction", "transactions_per_million_records"} {
 			pn(f)
 		}
 		if pn("transactions") <= 0 || pn("rows_written") < pn("transactions") {
