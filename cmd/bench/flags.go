@@ -9,6 +9,8 @@ import (
 	"slices"
 	"strings"
 	"time"
+
+	"github.com/usagering/usagering/tracker"
 )
 
 // config is a validated command line.
@@ -39,6 +41,13 @@ type config struct {
 	strict       bool
 	seedDefaults bool
 	noSync       bool
+	// The fleet scenario.
+	postgres      string        // the database's DSN; "" → $USAGERING_POSTGRES_DSN
+	writers       int           // writer processes
+	writerRate    float64       // the paced phase's calls/s per writer
+	fleetDuration time.Duration // the measured phases together
+	fleetFlush    time.Duration // the fleet's trackers' flush interval
+	litellmCalls  int           // calls written LiteLLM's way
 }
 
 // errUsage marks a command line error: exit status 2.
@@ -121,6 +130,26 @@ is not given) on the async tracker for -duration, a line every -interval
 (default 5 s, at most a quarter of the run); then the first and the last
 quarter of the run (a minute each for runs of 4 minutes or more) are compared:
 heap in use, goroutines, Record p99.
+
+fleet (-scenarios fleet; needs PostgreSQL: -postgres DSN or $USAGERING_POSTGRES_DSN,
+else it is SKIP): -writers processes (this program, started again), each
+with two usage files, one tracker shipping to the database and one not.
+They follow one schedule: a warm-up, then -fleet-duration split into a
+phase paced at -writer-rate calls/s per writer (half), one at a tenth of it
+and one at full speed; in each, slices of about 500 ms alternate between
+the two trackers, all writers in step, so with and without shipping see
+the same machine and moment. Reported: Record p50/p99/p99.9 per side and
+their ratio (criterion: <= 1.1x, paced phase); records/s per writer;
+transactions and rows written per second of shipping (criterion: at most
+1.25 per writer and -fleet-flush interval, at every rate); the lag from
+Record to visible in a Report query (a probe's markers, polled every 5 ms;
+criterion: p99 <= 2 x flush interval + 100 ms); then -litellm-calls of the
+same workload written LiteLLM's way (a row per call and a shared daily
+upsert, 100 calls per transaction) and both ways' rows, bytes and
+transactions per million calls, extrapolated from the run's counts. Every
+file is checked against what was recorded, and the database (after
+shipping what the outboxes still hold) against the files, exactly. Each
+run works in a schema of its own and drops it. -quick: 4 s, 2,000 calls.
 `
 
 // parseFlags parses args. Errors wrap errUsage; -h gives flag.ErrHelp.
@@ -152,6 +181,12 @@ func parseFlags(args []string, stderr io.Writer) (*config, error) {
 	strict := fs.Bool("strict", false, "exit 1 if any success criterion fails")
 	seed := fs.Bool("seed-defaults", false, "the original's exact parameters: 100 latency calls per side, 100 chunks, 5 s, 5 × 20")
 	noSync := fs.Bool("nosync", false, "skip fsync in both trackers (default: durable, file and directory fsynced)")
+	pgDSN := fs.String("postgres", "", "the fleet scenario's PostgreSQL `DSN` (default $"+envPostgresDSN+"; without either the fleet is SKIP)")
+	writers := fs.Int("writers", 4, "`N` writer processes of the fleet scenario")
+	writerRate := fs.Float64("writer-rate", 5000, "the fleet's paced phase: `calls/s` per writer (a second phase runs at a tenth of it, a third at full speed)")
+	fleetDur := fs.Duration("fleet-duration", 10*time.Second, "the fleet's measured phases together (half paced, a quarter at a tenth of the rate, a quarter at full speed)")
+	fleetFlush := fs.Duration("fleet-flush", tracker.DefaultFlushInterval, "the flush interval of the fleet's trackers")
+	litellmCalls := fs.Int("litellm-calls", 20_000, "`N` calls the fleet scenario writes LiteLLM's way")
 
 	if err := fs.Parse(args); err != nil {
 		if errors.Is(err, flag.ErrHelp) {
@@ -177,6 +212,7 @@ func parseFlags(args []string, stderr io.Writer) (*config, error) {
 		rate: *rate, quick: *quick, strict: *strict, seedDefaults: *seed, noSync: *noSync,
 		producers: *producers, stall: *stallD, stallMode: *stallMode, stallCap: *stallCap, stallCoupled: *stallCoupled, soakInterval: *interval,
 		soakDuration: time.Minute, soakRate: defaultSoakRate,
+		postgres: *pgDSN, writers: *writers, writerRate: *writerRate, fleetDuration: *fleetDur, fleetFlush: *fleetFlush, litellmCalls: *litellmCalls,
 	}
 	// Mode defaults for what was not given explicitly.
 	syncCap := 1000
@@ -201,6 +237,12 @@ func parseFlags(args []string, stderr io.Writer) (*config, error) {
 			c.stall = 500 * time.Millisecond
 		}
 		c.soakDuration = 20 * time.Second
+		if !set["fleet-duration"] {
+			c.fleetDuration = 4 * time.Second
+		}
+		if !set["litellm-calls"] {
+			c.litellmCalls = 2_000
+		}
 	}
 	if set["duration"] {
 		c.soakDuration = c.duration
@@ -227,6 +269,8 @@ func parseFlags(args []string, stderr io.Writer) (*config, error) {
 		{"calls-per-thread", int64(c.perThread)}, {"sweep-calls", int64(c.sweepCalls)},
 		{"queue-items", int64(c.queueItems)}, {"duration", int64(c.duration)},
 		{"producers", int64(c.producers)}, {"stall", int64(c.stall)}, {"interval", int64(c.soakInterval)},
+		{"writers", int64(c.writers)}, {"fleet-duration", int64(c.fleetDuration)}, {"fleet-flush", int64(c.fleetFlush)},
+		{"litellm-calls", int64(c.litellmCalls)},
 	} {
 		if v.n <= 0 {
 			return bad("-%s must be positive, got %d", v.name, v.n)
@@ -234,6 +278,9 @@ func parseFlags(args []string, stderr io.Writer) (*config, error) {
 	}
 	if c.rate < 0 || math.IsNaN(c.rate) || math.IsInf(c.rate, 0) {
 		return bad("-rate must be a finite number >= 0, got %v", c.rate)
+	}
+	if !(c.writerRate > 0) || math.IsInf(c.writerRate, 0) {
+		return bad("-writer-rate must be a finite number > 0, got %v", c.writerRate)
 	}
 	if err := c.stallDefaults(set); err != nil {
 		return bad("%v", err)

@@ -41,6 +41,7 @@ var scenarios = []scenario{
 	ioScenario,
 	stallScenario,
 	soakScenario,
+	fleetScenario,
 }
 
 // allScenarios are the scenarios' names, in the order they run.
@@ -53,7 +54,8 @@ var allScenarios = func() []string {
 }()
 
 // defaultScenarios run without -scenarios: all but the opt-in ones (the
-// soak, which is a run of its own, a minute by default).
+// soak, which is a run of its own, a minute by default; the fleet, which
+// needs PostgreSQL).
 var defaultScenarios = func() []string {
 	var names []string
 	for _, s := range scenarios {
