@@ -392,7 +392,7 @@ func TestFleetCutAtCommit(t *testing.T) {
 	}
 	defer store.Close()
 	tr, err := tracker.New(f.files[0], tracker.WithShipper(store), tracker.WithTagKeys("team"),
-		tracker.WithFlushInterval(time.Hour), tracker.WithRetry(time.Millisecond, 10*time.Millisecond))
+		tracker.WithFlushInterval(10*time.Millisecond), tracker.WithRetry(time.Millisecond, 10*time.Millisecond))
 	if err != nil {
 		t.Fatal(err)
 	}

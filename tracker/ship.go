@@ -33,17 +33,21 @@ const shipAttemptTimeout = 30 * time.Second
 
 // shipper is a tracker's shipping loop, on a goroutine of its own: it
 // sends the usage file's in-flight batch (see usagefile.Outbox) until it
-// is applied, then has the flusher persist, which records that in the
-// file and seals the next batch. The batch to send is handed over by
-// Persist (offer) after every successful write; Record never touches any
-// of this.
+// is applied. The next write of the file records that and seals the next
+// batch, at most one per interval (the flush interval): a busy writer
+// ships once per interval whatever its record rate. The writes are the
+// flusher's own persists; when none comes in time (an idle tracker) the
+// loop forces one (the flusher's Persist). The outbox as last written is
+// handed over by Persist (offer); Record never touches any of this.
 type shipper struct {
 	dest       Shipper
+	every      time.Duration // at most one batch sealed per every
 	retryBase  time.Duration
 	retryMax   time.Duration
 	persist    func(context.Context) error // the flusher's forced persist; set before start
 	acked      atomic.Uint64               // highest sequence number known applied: read by Persist under the lock
 	latest     atomic.Pointer[shipWork]    // the in-flight batch of the last write; nil: none
+	sealDue    atomic.Pointer[time.Time]   // when the last write's pending rows may be sealed; nil: none wait
 	wake       chan struct{}               // buffered 1: offer never blocks
 	stop, done chan struct{}
 	stopOnce   sync.Once
@@ -59,14 +63,27 @@ type shipWork struct {
 	sealed time.Time
 }
 
-func newShipper(dest Shipper, base, max time.Duration) *shipper {
-	return &shipper{dest: dest, retryBase: base, retryMax: max,
+func newShipper(dest Shipper, every, base, max time.Duration) *shipper {
+	return &shipper{dest: dest, every: every, retryBase: base, retryMax: max,
 		wake: make(chan struct{}, 1), stop: make(chan struct{}), done: make(chan struct{})}
 }
 
-// offer hands the shipping loop the file's in-flight batch as last
-// written (nil: none). Called by Persist after a write, under the lock.
+// offer hands the shipping loop the file's outbox as last written: its
+// in-flight batch, and when its pending rows may be sealed. Called by
+// Persist after a write, under the lock.
 func (s *shipper) offer(o *usagefile.Outbox) {
+	defer func() {
+		select {
+		case s.wake <- struct{}{}:
+		default:
+		}
+	}()
+	s.sealDue.Store(nil)
+	if o != nil {
+		if due, ok := o.SealDue(s.every); ok {
+			s.sealDue.Store(&due)
+		}
+	}
 	if o == nil || o.Inflight == nil {
 		s.latest.Store(nil)
 		return
@@ -76,10 +93,23 @@ func (s *shipper) offer(o *usagefile.Outbox) {
 	}
 	sealed, _ := time.Parse(time.RFC3339Nano, o.SealedAt)
 	s.latest.Store(&shipWork{batch: *o.Inflight, sealed: sealed})
-	select {
-	case s.wake <- struct{}{}:
-	default:
+}
+
+// due returns when the loop must force a write, if it must: the batch in
+// flight is applied but the file does not know it yet, or pending rows
+// wait to be sealed; in both cases not before the next batch may be
+// sealed, so that a write the flusher makes meanwhile does it instead.
+func (s *shipper) due() (time.Time, bool) {
+	if w := s.latest.Load(); w != nil {
+		if w.batch.Seq > s.acked.Load() {
+			return time.Time{}, false // to send first
+		}
+		return w.sealed.Add(s.every), true
 	}
+	if d := s.sealDue.Load(); d != nil {
+		return *d, true
+	}
+	return time.Time{}, false
 }
 
 // start runs the loop until halt.
@@ -95,32 +125,41 @@ func (s *shipper) run() {
 	}()
 	rng := rand.New(rand.NewPCG(uint64(time.Now().UnixNano()), 0x5417))
 	failures := 0
+	timer := time.NewTimer(time.Hour)
+	timer.Stop()
+	defer timer.Stop()
 	for {
-		w := s.latest.Load()
-		if w == nil || w.batch.Seq <= s.acked.Load() {
-			select {
-			case <-s.wake:
-				continue
-			case <-s.stop:
-				return
-			}
-		}
-		if err := s.ship(ctx, w); err != nil {
-			failures++
-			d := backoff(s.retryBase, s.retryMax, failures, rng)
-			t := time.NewTimer(d)
-			select {
-			case <-t.C:
-			case <-s.stop:
-				t.Stop()
-				return
+		if w := s.latest.Load(); w != nil && w.batch.Seq > s.acked.Load() {
+			if err := s.ship(ctx, w); err != nil {
+				failures++
+				timer.Reset(backoff(s.retryBase, s.retryMax, failures, rng))
+				select {
+				case <-timer.C:
+				case <-s.stop:
+					return
+				}
+			} else {
+				failures = 0
 			}
 			continue
 		}
-		failures = 0
-		// Record the shipment in the file and seal the next batch; a
-		// failure leaves the ack in memory for the next persist.
-		_ = s.persist(ctx)
+		// Nothing to send. The ack (or the pending rows) go into the file
+		// with the flusher's next write; if none has come when the next
+		// batch may be sealed, force one.
+		due, ok := s.due()
+		var fire <-chan time.Time
+		if ok {
+			timer.Reset(time.Until(due))
+			fire = timer.C
+		}
+		select {
+		case <-fire:
+			_ = s.persist(ctx) // a failure leaves it for the next write
+		case <-s.wake:
+			timer.Stop()
+		case <-s.stop:
+			return
+		}
 	}
 }
 

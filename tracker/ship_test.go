@@ -335,3 +335,36 @@ func TestShutdownLeavesTheOutbox(t *testing.T) {
 		t.Fatal(err)
 	}
 }
+
+// TestShippingCadence: a writer that persists often (here a Flush after
+// every few records) still ships at most one batch per flush interval, so
+// the destination's transactions scale with writers and intervals, not
+// with the record rate; and everything ships.
+func TestShippingCadence(t *testing.T) {
+	dest := newMemDest()
+	path := filepath.Join(t.TempDir(), "usage.json")
+	const interval = 20 * time.Millisecond
+	tr := newTracker(t, path, WithShipper(dest), WithFlushInterval(interval))
+	start := time.Now()
+	for i := range 2000 {
+		if err := tr.Record(mkRecord(1, i)); err != nil {
+			t.Fatal(err)
+		}
+		if i%10 == 9 {
+			if err := tr.Flush(context.Background()); err != nil { // 200 persists
+				t.Fatal(err)
+			}
+		}
+	}
+	elapsed := time.Since(start)
+	dest.mu.Lock()
+	applied := dest.applied
+	dest.mu.Unlock()
+	if limit := int(elapsed/interval) + 2; applied > limit {
+		t.Fatalf("%d batches applied in %v (200 persists): want at most one per %v, %d", applied, elapsed, interval, limit)
+	}
+	if err := tr.Close(); err != nil {
+		t.Fatal(err)
+	}
+	checkShipped(t, dest, path)
+}

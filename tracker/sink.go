@@ -47,9 +47,10 @@ type fileSink struct {
 	lastWrite fs.FileInfo // the file as we last read or wrote it; nil: re-read before writing
 	buf       []byte      // encoding buffer, reused
 
-	prices *prices  // the price table; priced by Fold
-	ship   *shipper // nil without a shipper; its acked and offer are used by Persist under the lock
-	tags   *tagger  // Fold only
+	prices    *prices       // the price table; priced by Fold
+	ship      *shipper      // nil without a shipper; its acked and offer are used by Persist under the lock
+	sealEvery time.Duration // at most one batch sealed per sealEvery (the flush interval; 0 at shutdown); under the lock
+	tags      *tagger       // Fold only
 
 	// Fold and Snapshot only.
 	day   dayCache
@@ -488,7 +489,7 @@ func (s *fileSink) compose(d *delta) *usagefile.Document {
 			st.Outbox.AddPending(d.rowList())
 		}
 		st.Outbox.Shipped(s.ship.acked.Load())
-		st.Outbox.Seal(st.WriterID, now)
+		st.Outbox.Seal(st.WriterID, time.Now(), s.sealEvery) // real time: a cadence, not a record's stamp
 	}
 	doc.LastUpdated = now.In(s.cfg.loc).Format(usagefile.TimestampLayout)
 	return doc

@@ -68,7 +68,8 @@ func New(path string, opts ...Option) (*Tracker, error) {
 	}
 	st.stamp = stamp // before the flusher's goroutine reads it
 	if cfg.shipper != nil {
-		st.ship = newShipper(cfg.shipper, cfg.retryBase, cfg.retryMax)
+		st.ship = newShipper(cfg.shipper, cfg.flushInterval, cfg.retryBase, cfg.retryMax)
+		st.sealEvery = cfg.flushInterval
 	}
 	if err := st.load(); err != nil {
 		if !errors.Is(err, ErrForeignFile) && !errors.Is(err, ErrUnusablePath) {
@@ -191,17 +192,20 @@ func (t *Tracker) Shutdown(ctx context.Context) error {
 // the flusher and the shipping loop have stopped.
 func (t *Tracker) shipRest(ctx context.Context, persisted bool) {
 	sh := t.sink.ship
+	t.sink.sealEvery = 0 // ship what is pending now, not one interval later
 	for ctx.Err() == nil {
 		w := sh.latest.Load()
-		if w == nil {
-			return // nothing in flight in the file
+		switch {
+		case w != nil && w.batch.Seq > sh.acked.Load():
+			if sh.ship(ctx, w) != nil {
+				return
+			}
+		case w == nil && sh.sealDue.Load() == nil:
+			return // nothing in flight, nothing pending
 		}
-		if w.batch.Seq > sh.acked.Load() && sh.ship(ctx, w) != nil {
-			return
-		}
-		// Applied (now, or by the loop before it stopped): record it in
-		// the file, which seals the next batch (and offers it) or clears
-		// the one in flight (and offers none).
+		// Record what was applied (now, or by the loop before it stopped)
+		// in the file, which clears the batch in flight and seals the
+		// pending rows as the next (and offers it).
 		if !persisted || t.sink.Persist() != nil {
 			return
 		}

@@ -47,8 +47,8 @@ type State struct {
 type Outbox struct {
 	NextSeq  uint64 `json:"next_seq"`           // the sequence number the next sealed batch gets; ≥ 1
 	Inflight *Batch `json:"inflight,omitempty"` // sealed, perhaps sent, not known to be applied
-	// SealedAt is when Inflight was sealed (RFC 3339): how far shipping
-	// lags.
+	// SealedAt is when the last batch was sealed (RFC 3339): how far the
+	// batch in flight lags, and when the next may be sealed.
 	SealedAt string `json:"sealed_at,omitempty"`
 	Pending  []Row  `json:"pending,omitempty"` // written, not sealed; sorted by key, keys unique
 }
@@ -76,10 +76,15 @@ func (o *Outbox) AddPending(rows []Row) {
 }
 
 // Seal makes Pending the in-flight batch of writer, numbered NextSeq, if
-// no batch is in flight and Pending holds anything; it reports whether it
-// did.
-func (o *Outbox) Seal(writer string, now time.Time) bool {
+// no batch is in flight, Pending holds anything, and at least every has
+// passed since the last batch was sealed; it reports whether it did. every
+// bounds how often a writer ships (a batch per flush interval), whatever
+// the record rate.
+func (o *Outbox) Seal(writer string, now time.Time, every time.Duration) bool {
 	if o.Inflight != nil || len(o.Pending) == 0 {
+		return false
+	}
+	if last, err := time.Parse(time.RFC3339Nano, o.SealedAt); err == nil && now.Sub(last) < every {
 		return false
 	}
 	if o.NextSeq == 0 {
@@ -98,8 +103,21 @@ func (o *Outbox) Shipped(seq uint64) bool {
 	if o.Inflight == nil || o.Inflight.Seq != seq {
 		return false
 	}
-	o.Inflight, o.SealedAt = nil, ""
+	o.Inflight = nil
 	return true
+}
+
+// SealDue returns when the pending rows may be sealed (zero: now), and
+// whether any wait.
+func (o *Outbox) SealDue(every time.Duration) (time.Time, bool) {
+	if o.Inflight != nil || len(o.Pending) == 0 {
+		return time.Time{}, false
+	}
+	last, err := time.Parse(time.RFC3339Nano, o.SealedAt)
+	if err != nil {
+		return time.Time{}, true
+	}
+	return last.Add(every), true
 }
 
 // RescueInfo describes a rescue file: records a writer accepted but could

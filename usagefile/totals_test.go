@@ -121,24 +121,30 @@ func TestOutbox(t *testing.T) {
 	k2 := usagefile.Key{Day: "2026-12-01", Model: "claude", Provider: "anthropic", Tags: "team=a"}
 	one := usagefile.Totals{Tokens: 3, Calls: 1, InputTokens: 2, OutputTokens: 1, Cost: usd.FromNanos(5)}
 	var o usagefile.Outbox
-	if o.Seal("w", now) {
+	if o.Seal("w", now, 0) {
 		t.Fatal("sealed an empty outbox")
 	}
 	o.AddPending([]usagefile.Row{{Key: k1, Totals: one}, {Key: k2, Totals: one}, {Key: k1, Totals: one}})
 	if len(o.Pending) != 2 || o.Pending[0].Key != k2 || o.Pending[1].Calls != 2 {
 		t.Fatalf("pending %+v: want 2 rows, sorted, k1 summed", o.Pending)
 	}
-	if !o.Seal("w", now) || o.Inflight.Seq != 1 || o.NextSeq != 2 || len(o.Pending) != 0 || o.Inflight.Writer != "w" {
+	if !o.Seal("w", now, 0) || o.Inflight.Seq != 1 || o.NextSeq != 2 || len(o.Pending) != 0 || o.Inflight.Writer != "w" {
 		t.Fatalf("after seal: %+v", o)
 	}
 	o.AddPending([]usagefile.Row{{Key: k1, Totals: one}})
-	if o.Seal("w", now) {
+	if o.Seal("w", now, 0) {
 		t.Fatal("sealed a second batch while one is in flight")
 	}
 	if o.Shipped(2) || !o.Shipped(1) || o.Inflight != nil {
 		t.Fatalf("Shipped: %+v", o)
 	}
-	if !o.Seal("w", now) || o.Inflight.Seq != 2 || o.Inflight.Rows[0].Calls != 1 {
+	if o.Seal("w", now.Add(time.Second), time.Minute) {
+		t.Fatal("sealed again within the interval")
+	}
+	if due, ok := o.SealDue(time.Minute); !ok || !due.Equal(now.Add(time.Minute)) {
+		t.Fatalf("SealDue = %v, %v; want a minute after the last seal", due, ok)
+	}
+	if !o.Seal("w", now.Add(time.Minute), time.Minute) || o.Inflight.Seq != 2 || o.Inflight.Rows[0].Calls != 1 {
 		t.Fatalf("second batch: %+v", o.Inflight)
 	}
 
