@@ -47,7 +47,8 @@ type shipper struct {
 	persist    func(context.Context) error // the flusher's forced persist; set before start
 	acked      atomic.Uint64               // highest sequence number known applied: read by Persist under the lock
 	latest     atomic.Pointer[shipWork]    // the in-flight batch of the last write; nil: none
-	sealDue    atomic.Pointer[time.Time]   // when the last write's pending rows may be sealed; nil: none wait
+	sealDue    atomic.Pointer[time.Time]   // when the last write's pending rows may be sealed, with none in flight; nil: not so
+	pending    atomic.Bool                 // the last write left pending rows
 	wake       chan struct{}               // buffered 1: offer never blocks
 	stop, done chan struct{}
 	stopOnce   sync.Once
@@ -79,6 +80,7 @@ func (s *shipper) offer(o *usagefile.Outbox) {
 		}
 	}()
 	s.sealDue.Store(nil)
+	s.pending.Store(o != nil && len(o.Pending) > 0)
 	if o != nil {
 		if due, ok := o.SealDue(s.every); ok {
 			s.sealDue.Store(&due)
@@ -95,19 +97,25 @@ func (s *shipper) offer(o *usagefile.Outbox) {
 	s.latest.Store(&shipWork{batch: *o.Inflight, sealed: sealed})
 }
 
-// due returns when the loop must force a write, if it must: the batch in
-// flight is applied but the file does not know it yet, or pending rows
-// wait to be sealed; in both cases not before the next batch may be
-// sealed, so that a write the flusher makes meanwhile does it instead.
+// due returns when the loop must force a write, if it must: pending rows
+// wait to be sealed (behind an applied batch the file does not know is
+// applied yet, or behind none). A fifth of an interval after the next
+// batch may be sealed: a busy tracker's own persist (one per interval)
+// usually comes first and does it. An applied batch with nothing behind it
+// needs no write: the next one, whenever it comes, records it.
 func (s *shipper) due() (time.Time, bool) {
+	slack := s.every / 5
 	if w := s.latest.Load(); w != nil {
 		if w.batch.Seq > s.acked.Load() {
 			return time.Time{}, false // to send first
 		}
-		return w.sealed.Add(s.every), true
+		if !s.pending.Load() {
+			return time.Time{}, false
+		}
+		return w.sealed.Add(s.every + slack), true
 	}
 	if d := s.sealDue.Load(); d != nil {
-		return *d, true
+		return d.Add(slack), true
 	}
 	return time.Time{}, false
 }
