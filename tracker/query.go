@@ -78,8 +78,7 @@ func (t *Tracker) Summary(days int) (Summary, error) {
 	for _, d := range [...]*delta{st.frozen, &st.delta} {
 		if d != nil {
 			d.daily.addTo(daily)
-			d.models.addTo(models)
-			d.providers.addTo(providers)
+			breakdowns(&d.pairs, models, providers)
 		}
 	}
 	st.mu.RUnlock()
@@ -120,12 +119,18 @@ type Count struct {
 // be a batch behind Record. For metrics exporters (package metrics).
 func (t *Tracker) Counts() []Count {
 	st := t.sink
+	sum := map[pair]Totals{}
 	st.mu.RLock()
-	out := make([]Count, 0, len(st.counts.m))
-	for k, v := range st.counts.m {
-		out = append(out, Count{Model: k.model, Provider: k.provider, Totals: *v})
+	for _, b := range [...]*buckets[pair]{&st.counts, framePairs(st.frozen), &st.delta.pairs} {
+		if b != nil {
+			b.addTo(sum)
+		}
 	}
 	st.mu.RUnlock()
+	out := make([]Count, 0, len(sum))
+	for k, v := range sum {
+		out = append(out, Count{Model: k.model, Provider: k.provider, Totals: v})
+	}
 	slices.SortFunc(out, func(a, b Count) int {
 		if c := strings.Compare(a.Model, b.Model); c != 0 {
 			return c
@@ -133,6 +138,14 @@ func (t *Tracker) Counts() []Count {
 		return strings.Compare(a.Provider, b.Provider)
 	})
 	return out
+}
+
+// framePairs returns d's pairs, nil for a nil d.
+func framePairs(d *delta) *buckets[pair] {
+	if d == nil {
+		return nil
+	}
+	return &d.pairs
 }
 
 // fold has the flusher fold every record accepted before the call, so that

@@ -39,7 +39,7 @@ type fileSink struct {
 
 	mu     sync.RWMutex
 	base   *usagefile.Document // guarded by mu; written by Persist (and load, before the flusher starts)
-	counts buckets[pair]       // guarded by mu; written by Fold: what was folded since New, by model and provider
+	counts buckets[pair]       // guarded by mu; written by Persist: what was persisted since New, by model and provider (Counts adds frozen and delta)
 	frozen *delta              // guarded by mu; written by Snapshot and by a successful Persist; nil: nothing unwritten
 	delta  delta               // guarded by mu; written by Fold and Snapshot
 
@@ -73,11 +73,12 @@ type fileSink struct {
 // aggregates and the last maxSessions records, kept raw (formatting 1000
 // sessions at persist costs less than formatting every record at fold).
 type delta struct {
-	daily, models, providers buckets[string]
-	rows                     buckets[usagefile.Key] // by day, model, provider and tags: what ships (only with a shipper)
-	recent                   []kept                 // circular, capacity maxSessions
-	next                     int                    // where the next record goes in recent
-	count                    int                    // records folded into this delta
+	daily  buckets[string]        // by day
+	pairs  buckets[pair]          // by model and provider: the model and provider breakdowns
+	rows   buckets[usagefile.Key] // by day, model, provider and tags: what ships (only with a shipper)
+	recent []kept                 // circular, capacity maxSessions
+	next   int                    // where the next record goes in recent
+	count  int                    // records folded into this delta
 }
 
 // buckets is one breakdown of a delta (by day, model, provider; by row
@@ -169,18 +170,35 @@ func totalsOne(r *Record, cost usd.Amount) Totals {
 	}
 }
 
-// pair is a model and its provider: the key of a tracker's counts.
+// pair is a model and its provider: a record folds into one bucket per
+// pair, from which both the model and the provider breakdowns are summed
+// when they are read (a bucket fewer per record folded).
 type pair struct{ model, provider string }
 
+// breakdowns adds the buckets of b, by pair, into a model and a provider
+// breakdown.
+func breakdowns(b *buckets[pair], models, providers map[string]Totals) {
+	for k, t := range b.m {
+		for _, m := range [...]struct {
+			dst map[string]Totals
+			key string
+		}{{models, k.model}, {providers, k.provider}} {
+			sum := m.dst[m.key]
+			sum.Add(*t)
+			m.dst[m.key] = sum
+		}
+	}
+}
+
 // add folds one record whose provider is resolved, whose cost is cost and
-// whose day key is day.
-func (d *delta) add(r *Record, cost usd.Amount, day string, maxSessions int) {
+// whose day key is day, and returns what it added to each bucket.
+func (d *delta) add(r *Record, cost usd.Amount, day string, maxSessions int) Totals {
 	t := totalsOne(r, cost)
 	d.daily.add(day, t)
-	d.models.add(r.Model, t)
-	d.providers.add(r.Provider, t)
+	d.pairs.add(pair{r.Model, r.Provider}, t)
 	d.keep(kept{*r, cost}, maxSessions)
 	d.count++
+	return t
 }
 
 // keep appends k to the recent records, overwriting the oldest when full.
@@ -196,10 +214,11 @@ func (d *delta) keep(k kept, maxSessions int) {
 // absorb adds newer, a delta folded after d, into d: the sums, and newer's
 // recent records after d's, so d stays what folding both in order gives.
 func (d *delta) absorb(newer *delta, maxSessions int) {
-	for _, b := range [...]struct{ dst, src *buckets[string] }{{&d.daily, &newer.daily}, {&d.models, &newer.models}, {&d.providers, &newer.providers}} {
-		for k, t := range b.src.m {
-			b.dst.add(k, *t)
-		}
+	for k, t := range newer.daily.m {
+		d.daily.add(k, *t)
+	}
+	for k, t := range newer.pairs.m {
+		d.pairs.add(k, *t)
 	}
 	for k, t := range newer.rows.m {
 		d.rows.add(k, *t)
@@ -212,9 +231,8 @@ func (d *delta) absorb(newer *delta, maxSessions int) {
 
 // reset empties d for reuse, keeping its memory.
 func (d *delta) reset() {
-	for _, b := range [...]*buckets[string]{&d.daily, &d.models, &d.providers} {
-		b.reset()
-	}
+	d.daily.reset()
+	d.pairs.reset()
 	d.rows.reset()
 	clear(d.recent) // drop the strings for the GC
 	d.recent = d.recent[:0]
@@ -227,9 +245,10 @@ func (d *delta) document(loc *time.Location) *usagefile.Document {
 	doc := &usagefile.Document{
 		Sessions:          make([]usagefile.Session, 0, len(d.recent)),
 		DailyTotals:       d.daily.snapshot(),
-		ModelBreakdown:    d.models.snapshot(),
-		ProviderBreakdown: d.providers.snapshot(),
+		ModelBreakdown:    map[string]Totals{},
+		ProviderBreakdown: map[string]Totals{},
 	}
+	breakdowns(&d.pairs, doc.ModelBreakdown, doc.ProviderBreakdown)
 	for i := range d.recent {
 		k := &d.recent[(d.next+i)%len(d.recent)]
 		doc.Sessions = append(doc.Sessions, session(&k.r, k.cost, loc))
@@ -376,11 +395,10 @@ func (s *fileSink) Fold(batch []Record) {
 	for i := range batch {
 		r := &batch[i]
 		day := s.day.key(r.Timestamp, s.cfg.loc)
-		s.delta.add(r, s.costs[i], day, s.cfg.maxSessions)
-		s.counts.add(pair{r.Model, r.Provider}, totalsOne(r, s.costs[i]))
+		t := s.delta.add(r, s.costs[i], day, s.cfg.maxSessions)
 		if s.ship != nil {
 			k := usagefile.Key{Day: day, Model: validUTF8(r.Model), Provider: validUTF8(r.Provider), Tags: s.tags.of(r.Metadata)}
-			s.delta.rows.add(k, totalsOne(r, s.costs[i]))
+			s.delta.rows.add(k, t)
 		}
 	}
 	s.mu.Unlock()
@@ -450,6 +468,11 @@ func (s *fileSink) persistLocked() error {
 		s.base = doc
 		spent := s.frozen
 		s.frozen = nil
+		if spent != nil {
+			for k, t := range spent.pairs.m {
+				s.counts.add(k, *t)
+			}
+		}
 		s.mu.Unlock()
 		if spent != nil {
 			spent.reset() // no query can reach it any more

@@ -105,7 +105,10 @@ func runParallel(b *testing.B, g int, fn func()) {
 // ns per record folded (ring → memory), in batches of DefaultBatchSize.
 // Its inverse is the drain rate that must stay far above the record rate.
 func BenchmarkFold(b *testing.B) {
-	cfg := defaultConfig()
+	cfg, err := buildConfig(nil)
+	if err != nil {
+		b.Fatal(err)
+	}
 	st, err := newFileSink(filepath.Join(b.TempDir(), "usage.json"), cfg)
 	if err != nil {
 		b.Fatal(err)
