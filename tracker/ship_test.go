@@ -135,14 +135,24 @@ func TestShipping(t *testing.T) {
 	dest := newMemDest()
 	path := filepath.Join(t.TempDir(), "usage.json")
 	tr := newTracker(t, path, WithShipper(dest), WithTagKeys("team"))
+	var (
+		mu     sync.Mutex
+		byTeam = map[string]Totals{} // what was recorded, by tag
+	)
 	record := func(g, n int) {
 		for i := range n {
 			r := mkRecord(g, i)
-			r.Metadata = map[string]string{"team": []string{"a", "b"}[i%2], "request": fmt.Sprint(i)}
+			team := []string{"a", "b"}[i%2]
+			r.Metadata = map[string]string{"team": team, "request": fmt.Sprint(i)}
 			if err := tr.Record(r); err != nil {
 				t.Error(err)
 				return
 			}
+			mu.Lock()
+			sum := byTeam["team="+team]
+			sum.Add(Totals{Calls: 1, InputTokens: r.InputTokens, OutputTokens: r.OutputTokens})
+			byTeam["team="+team] = sum
+			mu.Unlock()
 			if i%100 == 99 {
 				_ = tr.Flush(context.Background()) // many persists, each adding to the outbox
 			}
@@ -201,19 +211,18 @@ func TestShipping(t *testing.T) {
 	if st := tr.Stats(); st.ShippedBatches == 0 || st.LastShipError != "" || st.ShipLag != 0 {
 		t.Fatalf("stats after shipping: %+v", st)
 	}
-	// Tags group the rows.
+	// Tags group the rows: each team's rows sum to what it recorded
+	// (its records alternate with the other team's).
 	dest.mu.Lock()
-	tagged := 0
-	for k := range dest.totals {
-		if k.Tags == "team=a" || k.Tags == "team=b" {
-			tagged++
-		} else {
-			t.Errorf("row with tags %q", k.Tags)
-		}
+	got := map[string]Totals{}
+	for k, sum := range dest.totals {
+		g := got[k.Tags]
+		g.Add(Totals{Calls: sum.Calls, InputTokens: sum.InputTokens, OutputTokens: sum.OutputTokens})
+		got[k.Tags] = g
 	}
 	dest.mu.Unlock()
-	if tagged == 0 {
-		t.Fatal("no tagged rows")
+	if len(got) != 2 || got["team=a"] != byTeam["team=a"] || got["team=b"] != byTeam["team=b"] {
+		t.Fatalf("shipped by tags %+v, recorded %+v", got, byTeam)
 	}
 }
 
@@ -367,4 +376,41 @@ func TestShippingCadence(t *testing.T) {
 		t.Fatal(err)
 	}
 	checkShipped(t, dest, path)
+}
+
+// TestShippingRowsByTags: records of one model on one day that differ only
+// in their tags ship in rows of their own tags, however they interleave
+// (the fold sums runs of equal keys; a change of tags alone ends a run).
+func TestShippingRowsByTags(t *testing.T) {
+	dest := newMemDest()
+	path := filepath.Join(t.TempDir(), "usage.json")
+	tr := newTracker(t, path, WithShipper(dest), WithTagKeys("team"))
+	want := map[string]Totals{}
+	for i := range 1000 {
+		team := fmt.Sprint("team=", []string{"a", "b", "c"}[(i*i/7)%3]) // runs of varying length
+		r := Record{Timestamp: day0, Model: "gpt-4", InputTokens: int64(i), OutputTokens: 1, CostUSD: 0.001,
+			Metadata: map[string]string{"team": team[len("team="):]}}
+		if err := tr.Record(r); err != nil {
+			t.Fatal(err)
+		}
+		sum := want[team]
+		sum.Add(Totals{Calls: 1, InputTokens: r.InputTokens})
+		want[team] = sum
+	}
+	if err := tr.Close(); err != nil {
+		t.Fatal(err)
+	}
+	checkShipped(t, dest, path)
+	got := map[string]Totals{}
+	for k, sum := range dest.totals {
+		got[k.Tags] = Totals{Calls: sum.Calls, InputTokens: sum.InputTokens}
+	}
+	if len(got) != len(want) {
+		t.Fatalf("shipped tags %v, want %v", got, want)
+	}
+	for k, w := range want {
+		if got[k] != w {
+			t.Fatalf("tags %s: shipped %+v, recorded %+v", k, got[k], w)
+		}
+	}
 }

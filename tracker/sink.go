@@ -160,14 +160,16 @@ type kept struct {
 	cost usd.Amount
 }
 
-// totalsOne is what one record, costing cost, adds to a bucket.
-func totalsOne(r *Record, cost usd.Amount) Totals {
-	return Totals{
-		Tokens: r.InputTokens + r.OutputTokens, Cost: cost, Calls: 1,
-		InputTokens: r.InputTokens, OutputTokens: r.OutputTokens,
-		CacheReadTokens: r.CacheReadTokens, CacheWriteTokens: r.CacheWriteTokens,
-		ReasoningTokens: r.ReasoningTokens,
-	}
+// addOne adds one record, costing cost, to t.
+func addOne(t *Totals, r *Record, cost usd.Amount) {
+	t.Tokens += r.InputTokens + r.OutputTokens
+	t.Cost = t.Cost.Add(cost)
+	t.Calls++
+	t.InputTokens += r.InputTokens
+	t.OutputTokens += r.OutputTokens
+	t.CacheReadTokens += r.CacheReadTokens
+	t.CacheWriteTokens += r.CacheWriteTokens
+	t.ReasoningTokens += r.ReasoningTokens
 }
 
 // pair is a model and its provider: a record folds into one bucket per
@@ -190,25 +192,64 @@ func breakdowns(b *buckets[pair], models, providers map[string]Totals) {
 	}
 }
 
-// add folds one record whose provider is resolved, whose cost is cost and
-// whose day key is day, and returns what it added to each bucket.
-func (d *delta) add(r *Record, cost usd.Amount, day string, maxSessions int) Totals {
-	t := totalsOne(r, cost)
-	d.daily.add(day, t)
-	d.pairs.add(pair{r.Model, r.Provider}, t)
-	d.keep(kept{*r, cost}, maxSessions)
-	d.count++
-	return t
+// fold adds batch, whose providers are resolved and whose costs are
+// costs, to d: days from day in loc, shipping rows keyed with tags unless
+// tags is nil.
+//
+// Records come in runs of one day, model and provider (and tags): a
+// service calls few models, and a day is long. fold sums a run locally and
+// adds it to each breakdown once, when the run ends, so a record costs a
+// few additions and the copy kept for the sessions, not a bucket update
+// per breakdown.
+func (d *delta) fold(batch []Record, costs []usd.Amount, day *dayCache, loc *time.Location, tags *tagger, maxSessions int) {
+	var run struct {
+		Totals
+		day, tags string
+		pair
+	}
+	flush := func() {
+		d.daily.add(run.day, run.Totals)
+		d.pairs.add(run.pair, run.Totals)
+		if tags != nil {
+			k := usagefile.Key{Day: run.day, Model: validUTF8(run.model), Provider: validUTF8(run.provider), Tags: run.tags}
+			d.rows.add(k, run.Totals)
+		}
+		run.Totals = Totals{}
+	}
+	for i := range batch {
+		r := &batch[i]
+		rday, rtags := day.key(r.Timestamp, loc), ""
+		if tags != nil {
+			rtags = tags.of(r.Metadata)
+		}
+		if run.Calls > 0 && (rday != run.day || r.Model != run.model || r.Provider != run.provider || rtags != run.tags) {
+			flush()
+		}
+		run.day, run.pair, run.tags = rday, pair{r.Model, r.Provider}, rtags
+		addOne(&run.Totals, r, costs[i])
+		d.keep(r, costs[i], maxSessions)
+	}
+	if run.Calls > 0 {
+		flush()
+	}
+	d.count += len(batch)
 }
 
-// keep appends k to the recent records, overwriting the oldest when full.
-func (d *delta) keep(k kept, maxSessions int) {
+// keep appends r, costing cost, to the recent records, overwriting the
+// oldest when full. It copies r into its slot directly: a record is 150
+// bytes and this runs once per record folded.
+func (d *delta) keep(r *Record, cost usd.Amount, maxSessions int) {
+	var slot *kept
 	if len(d.recent) < maxSessions {
-		d.recent = append(d.recent, k)
+		d.recent = append(d.recent, kept{})
+		slot = &d.recent[len(d.recent)-1]
 	} else {
-		d.recent[d.next] = k
-		d.next = (d.next + 1) % maxSessions
+		slot = &d.recent[d.next]
+		if d.next++; d.next == maxSessions {
+			d.next = 0
+		}
 	}
+	slot.r, slot.cost = *r, cost
 }
 
 // absorb adds newer, a delta folded after d, into d: the sums, and newer's
@@ -224,7 +265,8 @@ func (d *delta) absorb(newer *delta, maxSessions int) {
 		d.rows.add(k, *t)
 	}
 	for i := range newer.recent {
-		d.keep(newer.recent[(newer.next+i)%len(newer.recent)], maxSessions)
+		k := &newer.recent[(newer.next+i)%len(newer.recent)]
+		d.keep(&k.r, k.cost, maxSessions)
 	}
 	d.count += newer.count
 }
@@ -391,16 +433,12 @@ func (s *fileSink) Fold(batch []Record) {
 	for i := range batch {
 		s.costs = append(s.costs, s.prices.cost(&batch[i]))
 	}
-	s.mu.Lock()
-	for i := range batch {
-		r := &batch[i]
-		day := s.day.key(r.Timestamp, s.cfg.loc)
-		t := s.delta.add(r, s.costs[i], day, s.cfg.maxSessions)
-		if s.ship != nil {
-			k := usagefile.Key{Day: day, Model: validUTF8(r.Model), Provider: validUTF8(r.Provider), Tags: s.tags.of(r.Metadata)}
-			s.delta.rows.add(k, t)
-		}
+	var tags *tagger // rows are kept only for a shipper
+	if s.ship != nil {
+		tags = s.tags
 	}
+	s.mu.Lock()
+	s.delta.fold(batch, s.costs, &s.day, s.cfg.loc, tags, s.cfg.maxSessions)
 	s.mu.Unlock()
 }
 

@@ -10,6 +10,7 @@ import (
 	_ "time/tzdata" // America/Santiago on any machine
 
 	"github.com/usagering/usagering/usagefile"
+	"github.com/usagering/usagering/usd"
 	"pgregory.net/rapid"
 )
 
@@ -105,9 +106,11 @@ func TestDeltaAbsorb(t *testing.T) {
 			recs[i].Provider = DetectProvider(recs[i].Model)
 		}
 		fold := func(d *delta, rs []Record) {
+			costs := make([]usd.Amount, len(rs))
 			for i := range rs {
-				d.add(&rs[i], usdOf(rs[i].CostUSD), rs[i].Timestamp.UTC().Format(usagefile.DayLayout), maxSessions)
+				costs[i] = usdOf(rs[i].CostUSD)
 			}
+			d.fold(rs, costs, &dayCache{}, time.UTC, nil, maxSessions)
 		}
 		whole := newDelta(maxSessions)
 		fold(&whole, recs)
