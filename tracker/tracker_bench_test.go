@@ -102,9 +102,21 @@ func runParallel(b *testing.B, g int, fn func()) {
 }
 
 // BenchmarkFold measures the flusher's phase 1 with the tracker's sink:
-// ns per record folded (ring → memory), in batches of DefaultBatchSize.
-// Its inverse is the drain rate that must stay far above the record rate.
-func BenchmarkFold(b *testing.B) {
+// ns per record folded (ring → memory), in batches of DefaultBatchSize, of
+// records that carry their cost. Its inverse is the drain rate that must
+// stay far above the record rate.
+func BenchmarkFold(b *testing.B) { benchFold(b, benchRecord) }
+
+// BenchmarkFoldPriced is BenchmarkFold with records the tracker prices
+// from the embedded table (no CostUSD), with cache reads: the price lookup
+// and exact cost on the consumer, per record.
+func BenchmarkFoldPriced(b *testing.B) {
+	r := benchRecord
+	r.Model, r.CostUSD, r.CacheReadTokens = "claude-sonnet-4-5-20250929", 0, 300
+	benchFold(b, r)
+}
+
+func benchFold(b *testing.B, rec Record) {
 	cfg, err := buildConfig(nil)
 	if err != nil {
 		b.Fatal(err)
@@ -116,7 +128,7 @@ func BenchmarkFold(b *testing.B) {
 	batch := make([]Record, DefaultBatchSize)
 	now := time.Now()
 	for i := range batch {
-		batch[i] = benchRecord
+		batch[i] = rec
 		batch[i].Timestamp = now
 	}
 	b.ReportAllocs()
@@ -130,4 +142,7 @@ func BenchmarkFold(b *testing.B) {
 	}
 	b.StopTimer()
 	b.ReportMetric(float64(b.N)/b.Elapsed().Seconds(), "records/s")
+	if st.prices.unpriced.Load() != 0 {
+		b.Fatalf("%d records unpriced", st.prices.unpriced.Load())
+	}
 }
