@@ -8,6 +8,7 @@ import (
 	"regexp"
 	"strings"
 	"testing"
+	"time"
 
 	json "github.com/goccy/go-json"
 )
@@ -206,6 +207,19 @@ func TestStallScenario(t *testing.T) {
 		if r := criterionResult(doc, c); r != "PASS" && r != "FAIL" {
 			t.Errorf("criterion %s: %q", c, r)
 		}
+	}
+}
+
+// TestStallSlowDisk runs the stall on a disk whose stalled fsync then takes
+// 2 s more to sync for real (as a shared CI disk can): the sync side's
+// producer, blocked behind it, still issues the calls paced during the
+// stall, and they are measured.
+func TestStallSlowDisk(t *testing.T) {
+	stallSlowDisk = 2 * time.Second
+	defer func() { stallSlowDisk = 0 }()
+	_, doc, _ := stallRun(t)
+	if p, _ := field(doc, "stall.sync.during.max_ms").(float64); !(p >= 150) {
+		t.Errorf("stall.sync.during.max_ms = %v: the sync side did not wait for the stall", p)
 	}
 }
 

@@ -79,6 +79,11 @@ const stallCatchUp = time.Second
 // load, the sync tracker at its next call.
 const stallStartTimeout = 10 * time.Second
 
+// stallPastTimeout bounds the wait, once the stall is over, for every
+// producer to make a call that started after it: the stalled fsync's real
+// sync, and a sync producer's calls paced during the stall, come first.
+const stallPastTimeout = 30 * time.Second
+
 // stallDefinition says what the stall scenario's figures count.
 const stallDefinition = "during: calls whose start falls in the window from the stalled fsync's start to its return; " +
 	"paced: latency from each call's intended start; " +
@@ -223,7 +228,8 @@ func (b *bench) stallSide(name string) (stallSide, error) {
 	}
 	prods := make([]*stallProducer, g)
 	for k := range prods {
-		prods[k] = &stallProducer{all: harness.NewHistogram(), stall: newStallWindow(), control: newStallWindow()}
+		prods[k] = &stallProducer{all: harness.NewHistogram(), stall: newStallWindow(), control: newStallWindow(),
+			past: make(chan struct{})}
 	}
 	margin := stallMargin(c.stall)
 	var stop atomic.Int64 // when the producers stop: 0 until then
@@ -241,8 +247,8 @@ func (b *bench) stallSide(name string) (stallSide, error) {
 	close(start)
 
 	// Warm up (and run the control window), arm, wait for the fsync to
-	// start blocking, sample the tracker until it returns, run a while
-	// longer, stop.
+	// start blocking, sample the tracker until it returns, wait for every
+	// producer to get past the stall, run a while longer, stop.
 	time.Sleep(margin + control)
 	fsys.arm(st)
 	var stallErr error
@@ -270,6 +276,20 @@ func (b *bench) stallSide(name string) (stallSide, error) {
 			}
 		}
 		tick.Stop()
+		// The stalled fsync then syncs for real, which on a busy disk may
+		// take seconds more: a producer blocked behind it (the sync side's)
+		// has yet to issue the calls paced during the stall. The margin
+		// starts once each has made a call that started after the stall.
+		deadline := time.After(stallPastTimeout)
+	past:
+		for k, p := range prods {
+			select {
+			case <-p.past:
+			case <-deadline:
+				stallErr = fmt.Errorf("stall %s: producer %d made no call after the stall within %s of its end", name, k, stallPastTimeout)
+				break past
+			}
+		}
 		time.Sleep(margin)
 	}
 	stop.Store(harness.Now())
@@ -358,6 +378,16 @@ type stallProducer struct {
 	interval       int64 // ns, set at the first call that ends in a window; 0 when paced
 	unissued       int64 // paced: calls intended before the stop and never issued
 	err            error
+	past           chan struct{} // closed when a call that started after the stall returns, or run returns
+	pastClosed     bool
+}
+
+// passed closes p.past once.
+func (p *stallProducer) passed() {
+	if !p.pastClosed {
+		p.pastClosed = true
+		close(p.past)
+	}
 }
 
 // run calls rec.Record until stop holds a time, timing each call from just
@@ -368,6 +398,7 @@ type stallProducer struct {
 // cannot keep up): those left are counted as unissued.
 func (p *stallProducer) run(rec tracker.Recorder, wl *workload, k int, pace *harness.Pacer, t0, c0, c1 int64, st *stall,
 	stop *atomic.Int64, catchUp int64) {
+	defer p.passed()
 	var n int64 // calls made
 	for i := k; ; i++ {
 		var s int64
@@ -404,6 +435,8 @@ func (p *stallProducer) run(rec tracker.Recorder, wl *workload, k int, pace *har
 			w1 := st.end.Load()
 			if w1 == 0 {
 				w1 = math.MaxInt64 // not over yet
+			} else if s >= w1 {
+				p.passed()
 			}
 			p.window(s, e, w0, w1, n, t0, pace == nil, p.stall)
 		}

@@ -59,5 +59,11 @@ func (s *stallFS) inject(ev faultfs.Event) error {
 	time.Sleep(st.d)
 	st.end.Store(harness.Now())
 	close(st.done)
+	time.Sleep(stallSlowDisk)
 	return nil
 }
+
+// stallSlowDisk is how long the stalled fsync's real sync takes beyond the
+// stall: 0 but in tests, which set it to stand for a disk so busy that a
+// producer blocked behind the stall returns long after it ends.
+var stallSlowDisk time.Duration
