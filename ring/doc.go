@@ -4,27 +4,31 @@
 //
 // # Algorithm
 //
-// MPSC is Dmitry Vyukov's bounded MPMC queue specialised to one consumer.
-// The ring is a power-of-two array of slots; each slot carries a sequence
-// number next to its value. Positions count up forever (uint64) and map to
-// slot pos&mask. A producer loads tail, looks at the slot's sequence, and
-// only if it equals tail (the slot is free for exactly this position) tries
-// to claim it with one CAS tail → tail+1. A full ring is detected from the
-// sequence alone, so TryPush on a full ring fails with two loads and no
-// contended write, and a producer never waits on another producer's ticket.
-// The single consumer needs no CAS: it owns head.
+// MPSC is Dmitry Vyukov's bounded MPMC queue specialised to one consumer,
+// with the consumer's side gated as in LMAX's Disruptor. The ring is a
+// power-of-two array of slots; each slot carries a sequence number next to
+// its value. Positions count up forever (uint64) and map to slot pos&mask.
+// A producer loads tail, checks that the slot is free for it (the consumer's
+// head has passed the slot's previous lap: tail-head < cap), and only then
+// tries to claim it with one CAS tail → tail+1; it writes the value and
+// publishes it by storing the slot's sequence pos+1. A full ring is
+// detected from two loads, so TryPush on a full ring fails with no
+// contended write, and a producer never waits on another producer's
+// ticket. The single consumer needs no CAS: it owns head, and frees the
+// slots it took with one store of head per batch rather than one store per
+// slot, so a batch costs the consumer one shared write, not one per item.
 //
 // # Invariants
 //
 //   - head ≤ tail (without the closed bit) ≤ head + cap, at every instant.
-//   - For position p with slot s = slots[p&mask]: s.seq == p means the slot
-//     is free for the producer that claims p; s.seq == p+1 means the value
-//     for p is published; s.seq == p+cap means it was consumed and the slot
-//     is free for p+cap. No other values occur.
-//   - Only the producer that won the CAS for p writes s.val, and only
-//     between its CAS and its store s.seq = p+1. Only the consumer reads
-//     and zeroes s.val, between its load s.seq == p+1 and its store
-//     s.seq = p+cap.
+//   - For position p with slot s = slots[p&mask]: s.seq == p+1 means the
+//     value for p is published. Before that, s.seq holds p-cap+1 (the
+//     previous lap's) or 0 (the first lap). No other values occur.
+//   - The slot of p is free for its producer once head > p-cap. Only the
+//     producer that won the CAS for p writes s.val, and only after loading
+//     such a head and before its store s.seq = p+1. Only the consumer reads
+//     and zeroes s.val, between its load s.seq == p+1 and its store of a
+//     head past p.
 //   - Items are consumed in claim order. Two items pushed by one goroutine
 //     are claimed, and therefore consumed, in the order they were pushed.
 //   - After Close no claim succeeds: the closed bit lives in tail itself,
@@ -39,10 +43,11 @@
 // published by the producer's store s.seq = p+1, which follows its plain
 // write of s.val; the consumer's load that returns p+1 therefore happens
 // after that write, and the consumer reads s.val only after that load.
-// Symmetrically, the consumer's store s.seq = p+cap follows its read and
-// zeroing of s.val, and the next producer writes s.val only after its load
-// returns p+cap (and its CAS). Every shared access is either atomic or
-// ordered by one of these pairs, which is also what the race detector checks.
+// Symmetrically, the consumer's store of head follows its reads and
+// zeroing of the values below it, and a producer writes a slot's value
+// only after a load of head that returned past the slot's previous lap
+// (and its CAS). Every shared access is either atomic or ordered by one of
+// these pairs, which is also what the race detector checks.
 //
 // # Waiting
 //

@@ -45,15 +45,19 @@ const (
 	spaceTokens = 256 // most wake-up tokens outstanding for parked producers
 )
 
-// slot is one cell of the ring. seq says who may touch val:
+// slot is one cell of the ring. seq publishes val:
 //
-//	seq == pos        free: the producer that claims position pos may write val
-//	seq == pos+1      published: the consumer may read val for position pos
-//	seq == pos+cap    consumed: free for position pos+cap (the next lap)
+//	seq == pos+1      the value for position pos is published: the consumer may read it
+//	anything else     not yet: the slot still holds position pos-cap's (seq == pos-cap+1), or
+//	                  nothing (seq == 0, the first lap), or its producer is between claim and publish
 //
-// val is a plain field: it is written only by the producer that won the
-// claim of pos and before it stores seq = pos+1, and read and zeroed only by
-// the consumer after it loads seq == pos+1 and before it stores seq = pos+cap.
+// Whether a slot is free for the producer that claims position pos is not
+// in the slot: it is head > pos-cap (the consumer has taken pos-cap), which
+// the producer checks before its claim. val is a plain field: it is written
+// only by the producer that won the claim of pos, after head passed pos-cap
+// and before it stores seq = pos+1; and read and zeroed only by the
+// consumer after it loads seq == pos+1 and before it stores a head past
+// pos.
 type slot[T any] struct {
 	seq atomic.Uint64
 	val T
@@ -81,9 +85,11 @@ type MPSC[T any] struct {
 	tail atomic.Uint64
 	_    [cacheLinePad - unsafe.Sizeof(atomic.Uint64{})]byte
 
-	// head is the next position the consumer will read. Written only by
-	// the consumer (PopBatch); atomic so that Len, Consumed, Drained and
-	// Arm may read it from any goroutine.
+	// head is the next position the consumer will read: every position
+	// below it is consumed, and its slot free for the next lap. Written
+	// only by the consumer, once per PopBatch, not per slot: producers load
+	// it before claiming to know the slot is free (the Disruptor's gating),
+	// and Len, Consumed, Drained and Arm read it from any goroutine.
 	head atomic.Uint64
 	_    [cacheLinePad - unsafe.Sizeof(atomic.Uint64{})]byte
 
@@ -130,9 +136,6 @@ func New[T any](capacity int) (*MPSC[T], error) {
 		space: make(chan struct{}, spaceTokens),
 		done:  make(chan struct{}),
 		ready: make(chan struct{}, 1),
-	}
-	for i := range q.slots {
-		q.slots[i].seq.Store(uint64(i))
 	}
 	return q, nil
 }
@@ -183,42 +186,37 @@ const (
 	closed
 )
 
-// push is one wait-free-when-uncontended attempt: claim the slot at tail if
-// it is free, write the value, publish it.
+// push is one wait-free-when-uncontended attempt: claim position tail if
+// its slot is free, write the value, publish it.
 func (q *MPSC[T]) push(v *T) pushResult {
 	t := q.tail.Load()
 	for {
 		if t&closedBit != 0 {
 			return closed
 		}
-		s := &q.slots[t&q.mask]
-		seq := s.seq.Load()
-		switch dif := int64(seq - t); {
-		case dif == 0:
-			// The slot is free for position t. Only now CAS, so a full
-			// ring costs loads, never a contended write.
-			if q.tail.CompareAndSwap(t, t+1) {
-				s.val = *v
-				// Publishes val: the consumer reads val only after its
-				// load of seq returns t+1, which is ordered after this
-				// store (sync/atomic is sequentially consistent).
-				s.seq.Store(t + 1)
-				// One load of a read-mostly word per push; the wake-up
-				// itself happens once per Arm.
-				if w := q.wakeAt.Load(); w != 0 && t+1 >= w {
-					q.fire(w)
-				}
-				return pushed
-			}
-			t = q.tail.Load()
-		case dif < 0:
-			// The slot still holds the item from position t-cap: the
-			// consumer has not freed it, the ring is full.
+		// The slot of t is free once the consumer has taken position
+		// t-cap, that is once head > t-cap. head only grows, so a stale
+		// load can only say full when it is not, never the reverse. Only
+		// now CAS, so a full ring costs loads, never a contended write.
+		if t-q.head.Load() > q.mask {
 			return full
-		default:
-			// Another producer claimed t after we loaded tail.
-			t = q.tail.Load()
 		}
+		if q.tail.CompareAndSwap(t, t+1) {
+			s := &q.slots[t&q.mask]
+			s.val = *v
+			// Publishes val: the consumer reads val only after its load
+			// of seq returns t+1, which is ordered after this store
+			// (sync/atomic is sequentially consistent).
+			s.seq.Store(t + 1)
+			// One load of a read-mostly word per push; the wake-up
+			// itself happens once per Arm.
+			if w := q.wakeAt.Load(); w != 0 && t+1 >= w {
+				q.fire(w)
+			}
+			return pushed
+		}
+		// Another producer claimed t, or Close set the bit.
+		t = q.tail.Load()
 	}
 }
 
@@ -284,10 +282,10 @@ func (q *MPSC[T]) park() {
 	q.waiters.Dec()
 }
 
-// isFull reports whether the slot at tail is still occupied.
+// isFull reports whether the slot at tail still holds the previous lap's
+// item.
 func (q *MPSC[T]) isFull() bool {
-	t := q.Claimed()
-	return int64(q.slots[t&q.mask].seq.Load()-t) < 0
+	return q.Claimed()-q.head.Load() > q.mask
 }
 
 // wake hands up to k wake-up tokens to parked producers, first come first
@@ -314,7 +312,8 @@ func (q *MPSC[T]) passSpace() {
 // the extended slice. It stops early at the first position that is empty or
 // claimed but not yet published, so items come out in claim order. It
 // allocates only if dst lacks capacity. Consumed slots are zeroed so the
-// ring does not keep what they referenced alive.
+// ring does not keep what they referenced alive. It frees the slots it
+// consumed with one store of head at the end, not one store per slot.
 //
 // PopBatch is the consumer side: only one goroutine may call it at a time.
 func (q *MPSC[T]) PopBatch(dst []T, max int) []T {
@@ -330,11 +329,12 @@ func (q *MPSC[T]) PopBatch(dst []T, max int) []T {
 		}
 		dst = append(dst, s.val)
 		s.val = zero
-		// Frees the slot for position h+cap; val is not touched after.
-		s.seq.Store(h + q.mask + 1)
 		h++
 	}
 	if n > 0 {
+		// Frees the slots for positions up to h-1+cap: ordered after the
+		// reads and zeroing above, and producers write a slot only after
+		// loading a head past its previous lap.
 		q.head.Store(h)
 		if w := int(q.waiters.Load()); w > 0 {
 			q.wake(min(w, n))
