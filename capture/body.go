@@ -235,6 +235,9 @@ func (b *body) end(cause endCause, err error, st *usageState) {
 		return
 	}
 	r := tracker.Record{
+		// The call's end, which we read anyway: the tracker then reads no
+		// clock of its own.
+		Timestamp:        endAt,
 		Model:            u.model,
 		Provider:         b.ep.provider,
 		InputTokens:      u.in,

@@ -279,10 +279,12 @@ func TestFormats(t *testing.T) {
 			tags := map[string]string{"team": "search", "feature": tc.name}
 			ctx := capture.WithTags(t.Context(), tags)
 
+			before := time.Now()
 			text, err := tc.call(ctx, ts, mw)
 			if err != nil {
 				t.Fatalf("call: %v", err)
 			}
+			after := time.Now()
 			for _, w := range words {
 				if !strings.Contains(text, strings.TrimSpace(w)) {
 					t.Fatalf("the client received %q, which lacks %q", text, w)
@@ -296,7 +298,11 @@ func TestFormats(t *testing.T) {
 			want := tc.want
 			want.Metadata = tags
 			checkTimings(t, got, tc.streamed, firstDelay, usageDelay)
-			got.LatencyMS, got.TimeToFirstTokenMS = 0, 0
+			// Stamped with the call's end, not left to the tracker's clock.
+			if got.Timestamp.Before(before) || got.Timestamp.After(after) {
+				t.Errorf("Timestamp %v outside the call [%v, %v]", got.Timestamp, before, after)
+			}
+			got.LatencyMS, got.TimeToFirstTokenMS, got.Timestamp = 0, 0, time.Time{}
 			if !reflect.DeepEqual(got, want) {
 				t.Errorf("record\n got %+v\nwant %+v", got, want)
 			}

@@ -237,8 +237,16 @@ func (q *MPSC[T]) TryPush(v T) bool {
 // consume no CPU, so a consumer that has gone away costs only what Close
 // does: wake them with ErrClosed.
 func (q *MPSC[T]) Push(v T) error {
+	// Small enough to inline, so the caller's value is copied once, into
+	// the slot, not first into Push's argument.
+	return q.pushWait(&v)
+}
+
+// pushWait is Push: try, and while the ring is full spin, yield, park and
+// retry.
+func (q *MPSC[T]) pushWait(v *T) error {
 	for round := 0; ; round++ {
-		switch q.push(&v) {
+		switch q.push(v) {
 		case pushed:
 			if round > spinRounds+yieldRounds {
 				// We were parked. Others may be too: pass the wake-up on

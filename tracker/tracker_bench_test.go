@@ -1,10 +1,14 @@
 package tracker
 
 import (
+	"fmt"
 	"path/filepath"
 	"sync"
 	"testing"
 	"time"
+
+	"github.com/usagering/usagering/harness"
+	"github.com/usagering/usagering/ring"
 )
 
 // benchRecord is a typical streaming-client record.
@@ -145,4 +149,88 @@ func benchFold(b *testing.B, rec Record) {
 	if st.prices.unpriced.Load() != 0 {
 		b.Fatalf("%d records unpriced", st.prices.unpriced.Load())
 	}
+}
+
+// BenchmarkRecordPaced breaks down what a Record costs when it is called
+// at the rates streaming clients call it, not back to back: each -rate
+// calls/s (1,000 and 20,000), round robin, one of a no-op (the pacer's
+// floor), the tracker's stamp clock, Validate, a ring push (ring.Push into
+// a ring a flusher-like consumer drains), and a whole Record of a typical
+// record on a tracker. Each is timed from its intended start
+// (harness.Pacer), so the figures are comparable within one run; they are
+// reported as p50 and p99 ns per part. Run with a fixed count, b.N being
+// calls per part:
+//
+//	go test -run '^$' -bench RecordPaced -benchtime 4000x ./tracker/
+func BenchmarkRecordPaced(b *testing.B) {
+	for _, rate := range []float64{1000, 20000} {
+		b.Run(fmt.Sprintf("rate=%g", rate), func(b *testing.B) { benchPaced(b, rate) })
+	}
+}
+
+func benchPaced(b *testing.B, rate float64) {
+	tr, err := New(filepath.Join(b.TempDir(), "usage.json"))
+	if err != nil {
+		b.Fatal(err)
+	}
+	q, err := ring.New[Record](DefaultCapacity)
+	if err != nil {
+		b.Fatal(err)
+	}
+	drained := make(chan struct{})
+	go func() { // the flusher's way: sleep until a batch is pending
+		defer close(drained)
+		buf := make([]Record, 0, DefaultBatchSize)
+		for {
+			if buf = q.PopBatch(buf[:0], DefaultBatchSize); len(buf) > 0 {
+				clear(buf)
+				continue
+			}
+			if q.Drained() {
+				return
+			}
+			if !q.Arm(DefaultBatchSize) {
+				<-q.Ready()
+			}
+		}
+	}()
+	clock := newStampClock()
+	var stamp time.Time
+	parts := []struct {
+		name string
+		fn   func() error
+	}{
+		{"noop", func() error { return nil }},
+		{"clock", func() error { stamp = clock.now(); return nil }},
+		{"validate", func() error { return benchRecord.Validate() }},
+		{"push", func() error { return q.Push(bareRecord) }},
+		{"record", func() error { return tr.Record(benchRecord) }},
+	}
+	hs := make([]*harness.Histogram, len(parts))
+	for i := range hs {
+		hs[i] = harness.NewHistogram()
+	}
+	b.ResetTimer()
+	p := harness.NewPacer(rate, harness.Now())
+	for i := range b.N * len(parts) {
+		k := i % len(parts)
+		s := p.Next()
+		if err := parts[k].fn(); err != nil {
+			b.Fatal(err)
+		}
+		hs[k].Record(harness.Now() - s)
+	}
+	b.StopTimer()
+	_ = stamp
+	q.Close()
+	<-drained
+	if err := tr.Close(); err != nil {
+		b.Fatal(err)
+	}
+	for k, part := range parts {
+		s := hs[k].Summary()
+		b.ReportMetric(float64(s.P50), part.name+"-p50-ns")
+		b.ReportMetric(float64(s.P99), part.name+"-p99-ns")
+	}
+	b.ReportMetric(0, "ns/op") // wall time per call is the pacer's period
 }
