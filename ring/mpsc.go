@@ -196,9 +196,12 @@ func (q *MPSC[T]) push(v *T) pushResult {
 		}
 		// The slot of t is free once the consumer has taken position
 		// t-cap, that is once head > t-cap. head only grows, so a stale
-		// load can only say full when it is not, never the reverse. Only
-		// now CAS, so a full ring costs loads, never a contended write.
-		if t-q.head.Load() > q.mask {
+		// head can only say full when it is not, never the reverse. t may
+		// be stale too, and head already past it (others pushed, the
+		// consumer took them): the difference is then negative, not
+		// full, and the CAS below fails and reloads t. Only now CAS, so a
+		// full ring costs loads, never a contended write.
+		if int64(t-q.head.Load()) > int64(q.mask) {
 			return full
 		}
 		if q.tail.CompareAndSwap(t, t+1) {
@@ -293,7 +296,8 @@ func (q *MPSC[T]) park() {
 // isFull reports whether the slot at tail still holds the previous lap's
 // item.
 func (q *MPSC[T]) isFull() bool {
-	return q.Claimed()-q.head.Load() > q.mask
+	h := q.head.Load() // first: tail, loaded after, is at least h
+	return q.Claimed()-h > q.mask
 }
 
 // wake hands up to k wake-up tokens to parked producers, first come first
