@@ -44,11 +44,7 @@ func (p *Postgres) Report(ctx context.Context, q Query) (*Result, error) {
 	if err := q.Validate(); err != nil {
 		return nil, err
 	}
-	pq := postgres.ReportQuery{From: q.From, To: q.To, TagKey: q.TagKey}
-	for _, d := range q.By {
-		pq.By = append(pq.By, map[Dim]postgres.Dimension{Day: postgres.Day, Model: postgres.Model, Provider: postgres.Provider, Tag: postgres.Tag}[d])
-	}
-	rows, err := p.store.Report(ctx, pq)
+	rows, err := p.store.Report(ctx, postgres.ReportQuery{From: q.From, To: q.To, By: q.By, TagKey: q.TagKey})
 	if err != nil {
 		return nil, err
 	}

@@ -9,6 +9,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/usagering/usagering/postgres"
 	"github.com/usagering/usagering/usagefile"
 )
 
@@ -16,30 +17,17 @@ import (
 // after To, an unknown or repeated grouping, a tag without a key).
 var ErrInvalidQuery = errors.New("invalid query")
 
-// Dim is what a report groups by.
-type Dim uint8
+// Dim is what a report groups by: the store's dimensions, so that a
+// query reaches postgres.Store.Report as it is.
+type Dim = postgres.Dimension
 
 // The dimensions of a report.
 const (
-	Day      Dim = iota + 1 // the call's local day
-	Model                   // the model
-	Provider                // the provider
-	Tag                     // the value of the tag Query.TagKey
+	Day      = postgres.Day      // the call's local day
+	Model    = postgres.Model    // the model
+	Provider = postgres.Provider // the provider
+	Tag      = postgres.Tag      // the value of the tag Query.TagKey
 )
-
-func (d Dim) String() string {
-	switch d {
-	case Day:
-		return "day"
-	case Model:
-		return "model"
-	case Provider:
-		return "provider"
-	case Tag:
-		return "tag"
-	}
-	return fmt.Sprintf("Dim(%d)", uint8(d))
-}
 
 // ParseBy reads a grouping as the command line gives it: a comma-separated
 // list of day, model, provider and tag:KEY ("" for none). Errors wrap
