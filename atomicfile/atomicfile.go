@@ -105,10 +105,7 @@ func Open(path string, opts Options) (*Target, error) {
 		dir:    filepath.Dir(abs),
 		base:   filepath.Base(abs),
 		noSync: opts.NoSync,
-		fs:     opts.FS,
-	}
-	if f.fs == nil {
-		f.fs = OSFS
+		fs:     opts.fs(),
 	}
 	if opts.Backup != "" {
 		if f.backup, err = absPath(opts.Backup); err != nil {
@@ -158,10 +155,7 @@ func WriteFile(path string, data []byte, opts Options) error {
 	if err != nil {
 		return err
 	}
-	fsys := opts.FS
-	if fsys == nil {
-		fsys = OSFS
-	}
+	fsys := opts.fs()
 	return replaceFile(fsys, abs, filepath.Dir(abs), filepath.Base(abs), "", data, opts.NoSync)
 }
 
@@ -178,10 +172,7 @@ func WriteNew(path string, data []byte, opts Options) error {
 	if err != nil {
 		return err
 	}
-	fsys := opts.FS
-	if fsys == nil {
-		fsys = OSFS
-	}
+	fsys := opts.fs()
 	dir, base := filepath.Dir(abs), filepath.Base(abs)
 	stepErr := func(step string, err error) error { return &StepError{Step: step, Path: abs, Err: err} }
 	tmp, err := fsys.CreateTemp(dir, "."+base+tmpInfix+"*")
@@ -246,6 +237,14 @@ func WriteNew(path string, data []byte, opts Options) error {
 		}
 	}
 	return nil
+}
+
+// fs is the file system opts name: OSFS unless FS is set.
+func (o Options) fs() FS {
+	if o.FS != nil {
+		return o.FS
+	}
+	return OSFS
 }
 
 func absPath(path string) (string, error) {
