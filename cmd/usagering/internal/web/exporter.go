@@ -114,12 +114,7 @@ func (x *exporter) Collect(ch chan<- prometheus.Metric) {
 	}
 	order, sums := group(providers, byProvider.Rows)
 	for _, p := range order {
-		t := sums[p]
-		ch <- prometheus.MustNewConstMetric(x.providerCalls, prometheus.CounterValue, float64(t.Calls), p)
-		for _, tt := range tokenTypes(t) {
-			ch <- prometheus.MustNewConstMetric(x.providerTokens, prometheus.CounterValue, float64(tt.n), p, tt.name)
-		}
-		ch <- prometheus.MustNewConstMetric(x.providerCost, prometheus.CounterValue, t.Cost.Float64(), p)
+		emitTotals(ch, x.providerCalls, x.providerTokens, x.providerCost, prometheus.CounterValue, sums[p], p)
 	}
 	day := x.now().Format(usagefile.DayLayout)
 	today, err := x.src.Report(ctx, source.Query{From: day, To: day})
@@ -127,12 +122,7 @@ func (x *exporter) Collect(ch chan<- prometheus.Metric) {
 		ch <- prometheus.NewInvalidMetric(x.todayCalls, err)
 		return
 	}
-	t := today.Total
-	ch <- prometheus.MustNewConstMetric(x.todayCalls, prometheus.GaugeValue, float64(t.Calls))
-	for _, tt := range tokenTypes(t) {
-		ch <- prometheus.MustNewConstMetric(x.todayTokens, prometheus.GaugeValue, float64(tt.n), tt.name)
-	}
-	ch <- prometheus.MustNewConstMetric(x.todayCost, prometheus.GaugeValue, t.Cost.Float64())
+	emitTotals(ch, x.todayCalls, x.todayTokens, x.todayCost, prometheus.GaugeValue, today.Total)
 }
 
 // collectModels sends the per-model series, the models beyond the cap
@@ -149,14 +139,19 @@ func (x *exporter) collectModels(ch chan<- prometheus.Metric, rows []source.Row)
 	labels, folded := x.cap.Apply(names)
 	order, sums := group(labels, rows)
 	for _, m := range order {
-		t := sums[m]
-		ch <- prometheus.MustNewConstMetric(x.modelCalls, prometheus.CounterValue, float64(t.Calls), m)
-		for _, tt := range tokenTypes(t) {
-			ch <- prometheus.MustNewConstMetric(x.modelTokens, prometheus.CounterValue, float64(tt.n), m, tt.name)
-		}
-		ch <- prometheus.MustNewConstMetric(x.modelCost, prometheus.CounterValue, t.Cost.Float64(), m)
+		emitTotals(ch, x.modelCalls, x.modelTokens, x.modelCost, prometheus.CounterValue, sums[m], m)
 	}
 	ch <- prometheus.MustNewConstMetric(x.folded, prometheus.GaugeValue, float64(folded))
+}
+
+// emitTotals sends t as its three series: calls, tokens by type and cost,
+// each with the given label values (tokens with the type's after them).
+func emitTotals(ch chan<- prometheus.Metric, calls, tokens, cost *prometheus.Desc, vt prometheus.ValueType, t usagefile.Totals, labels ...string) {
+	ch <- prometheus.MustNewConstMetric(calls, vt, float64(t.Calls), labels...)
+	for _, tt := range tokenTypes(t) {
+		ch <- prometheus.MustNewConstMetric(tokens, vt, float64(tt.n), append(slices.Clip(labels), tt.name)...)
+	}
+	ch <- prometheus.MustNewConstMetric(cost, vt, t.Cost.Float64(), labels...)
 }
 
 // group sums rows[i] under labels[i] (made valid UTF-8, as label values
