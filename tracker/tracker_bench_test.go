@@ -8,7 +8,6 @@ import (
 	"time"
 
 	"github.com/usagering/usagering/harness"
-	"github.com/usagering/usagering/ring"
 )
 
 // benchRecord is a typical streaming-client record.
@@ -173,25 +172,12 @@ func benchPaced(b *testing.B, rate float64) {
 	if err != nil {
 		b.Fatal(err)
 	}
-	q, err := ring.New[Record](DefaultCapacity)
-	if err != nil {
-		b.Fatal(err)
-	}
+	// A ring drained the flusher's way: asleep until a batch is pending.
+	q := harness.NewRingQueue[Record](DefaultCapacity, DefaultBatchSize)
 	drained := make(chan struct{})
-	go func() { // the flusher's way: sleep until a batch is pending
+	go func() {
 		defer close(drained)
-		buf := make([]Record, 0, DefaultBatchSize)
-		for {
-			if buf = q.PopBatch(buf[:0], DefaultBatchSize); len(buf) > 0 {
-				clear(buf)
-				continue
-			}
-			if q.Drained() {
-				return
-			}
-			if !q.Arm(DefaultBatchSize) {
-				<-q.Ready()
-			}
+		for q.Drain(func([]Record) {}) {
 		}
 	}()
 	clock := newStampClock()
@@ -203,7 +189,7 @@ func benchPaced(b *testing.B, rate float64) {
 		{"noop", func() error { return nil }},
 		{"clock", func() error { stamp = clock.now(); return nil }},
 		{"validate", func() error { return benchRecord.Validate() }},
-		{"push", func() error { return q.Push(bareRecord) }},
+		{"push", func() error { r := bareRecord; q.Push(&r); return nil }},
 		{"record", func() error { return tr.Record(benchRecord) }},
 	}
 	hs := make([]*harness.Histogram, len(parts))
